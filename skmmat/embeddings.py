@@ -279,7 +279,10 @@ def _load_text_file(path, key, cache_dir):
         with np.load(cached, allow_pickle=False) as data:
             return WordVectors(data["words"].astype(object), data["vectors"], source=str(path))
     words, matrix = _parse_glove_text(path)
-    table = WordVectors(words, matrix, source=str(path))
+    try:
+        table = WordVectors(words, matrix, source=str(path))
+    except ValueError as exc:  # NaN or infinite values
+        raise ValueError(f"{path}: {exc}") from exc
     cached.parent.mkdir(parents=True, exist_ok=True)
     tmp = cached.with_suffix(f".{os.getpid()}.tmp.npz")
     np.savez(tmp, words=np.asarray(words, dtype=str), vectors=table.vectors)
@@ -292,8 +295,11 @@ def _parse_glove_text(path, chunk_lines=20_000):
     words, blocks, pending, dim = [], [], [], None
 
     def flush():
-        values = np.fromstring(" ".join(pending), dtype=np.float32, sep=" ")
-        if values.size != len(pending) * dim:
+        try:
+            values = np.fromstring(" ".join(pending), dtype=np.float32, sep=" ")
+        except ValueError:  # numpy >= 2.3 raises on a non-numeric value
+            values = None
+        if values is None or values.size != len(pending) * dim:
             raise ValueError(f"{path}: malformed vector values near line {lineno}.")
         blocks.append(values.reshape(len(pending), dim))
         pending.clear()
@@ -307,8 +313,13 @@ def _parse_glove_text(path, chunk_lines=20_000):
             if dim is None:
                 head = line.split(" ")
                 if lineno == 1 and len(head) == 2 and all(p.isdigit() for p in head):
-                    continue  # word2vec-style "n_words dim" header
-                dim = len(head) - 1
+                    dim = int(head[1])  # word2vec-style "n_words dim" header
+                    if dim < 1:
+                        raise ValueError(f"{path}: the header announces {dim} dimensions.")
+                    continue
+                # the vector is the run of numbers ending the line; the word before
+                # it may itself hold spaces ("new york") or be a number ("1999")
+                dim = min(len(head) - 1, _count_trailing_numbers(head))
                 if dim < 1:
                     raise ValueError(f"{path}: line {lineno} holds a word but no vector.")
             parts = line.rsplit(" ", dim)
@@ -325,6 +336,17 @@ def _parse_glove_text(path, chunk_lines=20_000):
     if pending:
         flush()
     return words, np.concatenate(blocks)
+
+
+def _count_trailing_numbers(parts):
+    count = 0
+    for part in reversed(parts):
+        try:
+            float(part)
+        except ValueError:
+            break
+        count += 1
+    return count
 
 
 # --------------------------------------------------------------------------
@@ -393,14 +415,24 @@ def nearest_neighbors(
         raise ValueError(f"metric must be one of {list(_METRICS)}, got {metric!r}.")
     if algorithm not in _ALGORITHMS:
         raise ValueError(f"algorithm must be one of {list(_ALGORITHMS)}, got {algorithm!r}.")
-    if not isinstance(n_neighbors, int | np.integer) or not 1 <= n_neighbors < len(table):
+    if (
+        not isinstance(n_neighbors, int | np.integer)
+        or isinstance(n_neighbors, bool)
+        or not 1 <= n_neighbors < len(table)
+    ):
         raise ValueError(
             f"n_neighbors must be an integer in [1, {len(table) - 1}] for a table of "
             f"{len(table)} words, got {n_neighbors!r}."
         )
-    rows = np.asarray(rows, dtype=np.int64).ravel()
+    rows = np.asarray(rows)
+    if rows.size and (rows.dtype.kind not in "iu"):
+        raise ValueError(f"rows must hold integer row numbers, got dtype {rows.dtype}.")
+    rows = rows.astype(np.int64).ravel()
     if rows.size and (rows.min() < 0 or rows.max() >= len(table)):
-        raise ValueError("rows hold row numbers outside the table.")
+        raise ValueError(
+            f"rows hold row numbers outside the table of {len(table)} words "
+            f"(min {rows.min()}, max {rows.max()})."
+        )
     if rows.size == 0:
         return np.empty((0, n_neighbors), np.int64), np.empty((0, n_neighbors), np.float32)
 
@@ -474,7 +506,10 @@ def _cached_graph(table, n_neighbors, metric, random_state, cache_dir):
         folder = get_cache_dir(cache_dir) / "knn"
         best = None
         for path in folder.glob(f"{table.fingerprint}-{metric}-rs{random_state}-k*.npz"):
-            width = int(path.stem.rsplit("-k", 1)[1])
+            width = path.stem.rsplit("-k", 1)[1]
+            if not width.isdigit():
+                continue  # another process's temporary file, still being written
+            width = int(width)
             if width >= n_neighbors + 1 and (best is None or width < best[0]):
                 best = (width, path)
         if best is None:

@@ -46,7 +46,8 @@ class ImageResizer(TransformerMixin, BaseEstimator):
         path-like), a :class:`PIL.Image.Image`, or an array: uint8 in
         [0, 255] or float in [0, 1], of shape ``(H, W)`` (grey),
         ``(H, W, 1)``, ``(H, W, 3)`` (RGB) or ``(H, W, 4)`` (RGBA, the alpha
-        channel is dropped). Grey images are repeated over three channels.
+        channel is dropped). Grey images are repeated over three channels;
+        16-bit grey images and files are scaled from [0, 65535].
     resample : {"bilinear", "bicubic", "lanczos", "box", "nearest"}, default="bilinear"
         Pillow's resampling filter (anti-aliased when shrinking).
     on_error : {"raise", "blank"}, default="raise"
@@ -176,7 +177,7 @@ class ImageResizer(TransformerMixin, BaseEstimator):
             try:
                 with Image.open(cell) as img:
                     img.load()
-                    image = self._resize_pil(img)
+                    image = self._resize_pil(img, f"file {os.fspath(cell)!r}")
             except FileNotFoundError as exc:
                 if self.on_error == "blank":
                     failures.append(os.fspath(cell))
@@ -193,7 +194,7 @@ class ImageResizer(TransformerMixin, BaseEstimator):
                 ) from exc
             return image
         if isinstance(cell, Image.Image):
-            return self._resize_pil(cell)
+            return self._resize_pil(cell, where)
         if isinstance(cell, np.ndarray):
             return self._resize_array(cell, where)
         raise ValueError(
@@ -201,10 +202,18 @@ class ImageResizer(TransformerMixin, BaseEstimator):
             "a PIL image or a numpy array."
         )
 
-    def _resize_pil(self, img):
+    def _resize_pil(self, img, where):
         height, width, _ = self.output_shape_
+        if img.mode.startswith("I"):
+            # 16-bit grey ("I;16", or "I" as some decoders give it): convert("RGB")
+            # would clip every value above 255 to white instead of scaling
+            arr = np.asarray(img, dtype=np.float32) / np.float32(65535.0)
+            return self._resize_array(np.clip(arr, 0.0, 1.0), where)
+        if img.mode == "F":
+            # float grey: convert("RGB") would truncate [0, 1] values to 0 or 1
+            return self._resize_array(np.asarray(img, dtype=np.float32), where)
         if img.mode not in ("RGB", "L"):
-            img = img.convert("RGB")  # palette, CMYK, 16-bit grey...; alpha is dropped
+            img = img.convert("RGB")  # palette, CMYK, bilevel...; alpha is dropped
         img = img.resize((width, height), _RESAMPLE[self.resample])
         arr = np.asarray(img, dtype=np.float32) / np.float32(255.0)
         if arr.ndim == 2:
@@ -258,7 +267,9 @@ class ImageResizer(TransformerMixin, BaseEstimator):
         if (
             not isinstance(size, tuple | list)
             or len(size) != 2
-            or not all(isinstance(s, numbers.Integral) and s >= 1 for s in size)
+            or not all(
+                isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 1 for s in size
+            )
         ):
             raise ValueError(
                 f"Parameter 'size' must be a (height, width) pair of positive integers, "
@@ -275,7 +286,9 @@ class ImageResizer(TransformerMixin, BaseEstimator):
                 f"Parameter 'on_error' must be one of {list(_ON_ERROR)}, got {self.on_error!r}."
             )
         if self.n_jobs is not None and (
-            not isinstance(self.n_jobs, numbers.Integral) or self.n_jobs < 1
+            not isinstance(self.n_jobs, numbers.Integral)
+            or isinstance(self.n_jobs, bool)
+            or self.n_jobs < 1
         ):
             raise ValueError(
                 f"Parameter 'n_jobs' must be a positive integer or None, got {self.n_jobs!r}."

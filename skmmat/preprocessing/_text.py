@@ -44,8 +44,8 @@ class GloveSequencer(TransformerMixin, BaseEstimator):
     max_len : int, default=15
         Number of word positions kept (the paper keeps the first 15 words).
     column : str, default="text"
-        Column holding the raw texts (str). Cells may also be lists of
-        already tokenized words, used as given.
+        Column holding the raw texts (str). Cells may also be lists (or 1-d
+        arrays) of already tokenized words, used as given.
     tokens_column : str, default="tokens"
         Column written with the kept tokens. ``None`` writes none.
     tokenizer : callable, optional
@@ -153,7 +153,8 @@ class GloveSequencer(TransformerMixin, BaseEstimator):
         tokenize = self.tokenizer
         tokens = []
         for row, cell in zip(X.index, X[self.column].to_numpy(), strict=True):
-            if isinstance(cell, list | tuple):
+            if isinstance(cell, list | tuple) or (isinstance(cell, np.ndarray) and cell.ndim == 1):
+                # pre-tokenized (an ndarray after a parquet round trip of a list column)
                 words = [str(w) for w in cell[: self.max_len]]
             elif tokenize is None:
                 words = tokenize_tweet(cell, max_tokens=self.max_len)
@@ -168,7 +169,11 @@ class GloveSequencer(TransformerMixin, BaseEstimator):
         return tokens
 
     def _validate_params(self):
-        if not isinstance(self.max_len, numbers.Integral) or self.max_len < 1:
+        if (
+            not isinstance(self.max_len, numbers.Integral)
+            or isinstance(self.max_len, bool)
+            or self.max_len < 1
+        ):
             raise ValueError(f"Parameter 'max_len' must be an integer >= 1, got {self.max_len!r}.")
         if not isinstance(self.column, str):
             raise ValueError(f"Parameter 'column' must be a column name, got {self.column!r}.")
@@ -176,6 +181,11 @@ class GloveSequencer(TransformerMixin, BaseEstimator):
             raise ValueError(
                 f"Parameter 'tokens_column' must be a column name or None, "
                 f"got {self.tokens_column!r}."
+            )
+        if self.tokens_column == self.column:
+            raise ValueError(
+                f"Parameter 'tokens_column' must differ from 'column' ({self.column!r}); "
+                "the tokens would overwrite the sequences."
             )
         if self.tokenizer is not None and not callable(self.tokenizer):
             raise ValueError("Parameter 'tokenizer' must be callable or None.")
