@@ -2,6 +2,35 @@
 
 A scikit-learn compatible implementation of MMAT (Chen et al., "Multi-modal
 Adversarial Training for Crisis-related Data Classification on Social Media").
+
+The public API:
+
+* data: :func:`load_crisismmd`, :func:`make_crisis_tweets`;
+* preprocessing: :class:`ImageResizer`, :class:`GloveSequencer`;
+* models: :class:`MultiModalCNNClassifier` (Visual-CNN, Text-CNN, MMN);
+* adversarial: :class:`FGSMPerturber`, :class:`WordSubstitutionPerturber`,
+  :class:`AdversarialAugmentationWrapper` (MMAT);
+* evaluation: :mod:`skmmat.metrics`.
 """
 
+from .adversarial import (
+    AdversarialAugmentationWrapper,
+    FGSMPerturber,
+    WordSubstitutionPerturber,
+)
+from .datasets import load_crisismmd, make_crisis_tweets
+from .models import MultiModalCNNClassifier
+from .preprocessing import GloveSequencer, ImageResizer
+
 __version__ = "0.1.0.dev0"
+
+__all__ = [
+    "AdversarialAugmentationWrapper",
+    "FGSMPerturber",
+    "GloveSequencer",
+    "ImageResizer",
+    "MultiModalCNNClassifier",
+    "WordSubstitutionPerturber",
+    "load_crisismmd",
+    "make_crisis_tweets",
+]

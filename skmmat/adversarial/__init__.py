@@ -1,0 +1,16 @@
+"""Adversarial examples (Equations 1 and 2) and adversarial training (Algorithm 1)."""
+
+from ._base import BasePerturber, estimator_modalities
+from ._craft import craft_adversarial
+from ._fgsm import FGSMPerturber
+from ._word_substitution import WordSubstitutionPerturber
+from ._wrapper import AdversarialAugmentationWrapper
+
+__all__ = [
+    "AdversarialAugmentationWrapper",
+    "BasePerturber",
+    "FGSMPerturber",
+    "WordSubstitutionPerturber",
+    "craft_adversarial",
+    "estimator_modalities",
+]
