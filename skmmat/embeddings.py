@@ -42,6 +42,7 @@ BUNDLED_TABLES = ("glove-6b-50d",)
 
 _TABLE_CACHE: dict = {}
 _GRAPH_CACHE: dict = {}
+_EXACT_MEMO: dict = {}
 _LOCK = threading.RLock()
 
 
@@ -444,9 +445,28 @@ def nearest_neighbors(
         else:
             algorithm = "ann"
     if algorithm == "exact":
-        return _exact_neighbors(table.vectors, rows, n_neighbors, metric)
+        return _exact_memoized(table, rows, n_neighbors, metric)
     graph_idx, graph_dist = _knn_graph(table, n_neighbors, metric, random_state, n_jobs, cache_dir)
     return _drop_self(graph_idx[rows], graph_dist[rows], rows, n_neighbors)
+
+
+def _exact_memoized(table, rows, k, metric):
+    """Exact neighbours, each row searched once per process and table.
+
+    Adversarial training and evaluation ask for the same words again and
+    again (train, white-box test, transfer test, every round); the memo makes
+    every request after the first a lookup.
+    """
+    key = (table.fingerprint, metric, k)
+    with _LOCK:
+        memo = _EXACT_MEMO.setdefault(key, {})
+        missing = np.array([r for r in np.unique(rows).tolist() if r not in memo], dtype=np.int64)
+    if missing.size:
+        idx, dist = _exact_neighbors(table.vectors, missing, k, metric)
+        with _LOCK:
+            memo.update(zip(missing.tolist(), zip(idx, dist, strict=True), strict=True))
+    found = [memo[r] for r in rows.tolist()]
+    return np.stack([f[0] for f in found]), np.stack([f[1] for f in found])
 
 
 def _exact_neighbors(vectors, rows, k, metric, chunk=512):

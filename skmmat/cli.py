@@ -1,0 +1,344 @@
+"""The ``skmmat`` command line: demo, table1, train and predict.
+
+Run ``skmmat --help`` (or ``python -m skmmat --help``) for the commands.
+User mistakes (a bad path, a bad argument, unreadable data) end with a
+one-line error and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["main"]
+
+_EPILOG = "Docs: https://skmmat.readthedocs.io  ·  Paper: Chen et al., MMAT (see README)."
+
+
+class UserError(Exception):
+    """A mistake of the user's, reported in one line."""
+
+
+def _table1_choices():
+    from .experiments import TABLE1_MODELS
+
+    return list(TABLE1_MODELS)
+
+
+def _build_parser():
+    parser = argparse.ArgumentParser(
+        prog="skmmat",
+        description="Multi-modal adversarial training (MMAT) for crisis tweets.",
+        epilog=_EPILOG,
+    )
+    parser.add_argument("--version", action="version", version=f"skmmat {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
+    common.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    common.add_argument(
+        "--epochs", type=int, default=None, help="maximum training epochs per model"
+    )
+
+    demo = sub.add_parser(
+        "demo",
+        parents=[common],
+        help="train Table I's six models on the embedded demo data",
+        description="Train Visual-CNN, Visual-CNN_adv, Text-CNN, Text-CNN_adv, MMN and MMAT on "
+        "the embedded demo tweets and print a Table-I-style table of original and adversarial "
+        "accuracy. With --out, also write report.md, table1.png and examples.png.",
+    )
+    demo.add_argument("--out", type=Path, help="folder for report.md, table1.png, examples.png")
+    demo.add_argument("--n-samples", type=int, default=800, help="demo tweets (default: 800)")
+    demo.add_argument(
+        "--image-size", type=int, default=64, help="side of the resized images (default: 64)"
+    )
+
+    table1 = sub.add_parser(
+        "table1",
+        parents=[common],
+        help="reproduce Table I on CrisisMMD",
+        description="Per disaster: a stratified test split, the six models (the text ones only "
+        "when the images are absent), original and adversarial accuracy.",
+    )
+    table1.add_argument("--data", type=Path, required=True, help="CrisisMMD v2.0 root folder")
+    table1.add_argument("--events", nargs="+", help="events (default: every annotation file)")
+    table1.add_argument("--models", nargs="+", choices=_table1_choices(), help="models to run")
+    table1.add_argument("--test-size", type=float, default=0.1, help="test share (default: 0.1)")
+    table1.add_argument("--vectors", default="glove-6b-50d", help="word vectors: name or path")
+    table1.add_argument("--out", type=Path, help="folder for report.md and pictures")
+
+    train = sub.add_parser(
+        "train",
+        parents=[common],
+        help="train one model on CrisisMMD and save it",
+        description="Train one of Table I's models on CrisisMMD rows and save it as a "
+        "pickle-free model file. An interrupted run resumes from its last completed epoch.",
+    )
+    train.add_argument("--data", type=Path, required=True, help="CrisisMMD v2.0 root folder")
+    train.add_argument("--model", required=True, choices=_table1_choices())
+    train.add_argument("--out", type=Path, required=True, help="model file to write")
+    train.add_argument("--events", nargs="+", help="events (default: every annotation file)")
+    train.add_argument("--vectors", default="glove-6b-50d", help="word vectors: name or path")
+
+    predict = sub.add_parser(
+        "predict",
+        help="label tweets with a saved model",
+        description="Read a TSV with a 'text' and/or 'image' column (or a CrisisMMD annotation "
+        "file: tweet_text, image_path) and write labels and class probabilities as TSV.",
+    )
+    predict.add_argument("--model", type=Path, required=True, help="model file from 'train'")
+    predict.add_argument("input", type=Path, help="TSV file of tweets")
+    predict.add_argument("--output", "-o", type=Path, help="output TSV (default: stdout)")
+    predict.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
+    return parser
+
+
+def _version():
+    from . import __version__
+
+    return __version__
+
+
+def main(argv=None):
+    """Entry point of the ``skmmat`` console script.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments; defaults to ``sys.argv[1:]``.
+
+    Returns
+    -------
+    status : int
+        0 on success, 2 on a user error.
+    """
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    handler = {"demo": _demo, "table1": _table1, "train": _train, "predict": _predict}
+    try:
+        handler[args.command](args)
+    except UserError as exc:
+        print(f"skmmat {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except (ValueError, FileNotFoundError, ImportError, OSError) as exc:
+        print(f"skmmat {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"skmmat {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+def _positive(value, name):
+    if value is not None and value < 1:
+        raise UserError(f"{name} must be a positive integer, got {value}.")
+
+
+def _classifier_params(args, default_epochs):
+    _positive(args.epochs, "--epochs")
+    return {"max_epochs": args.epochs or default_epochs}
+
+
+# ----------------------------------------------------------------------------
+def _demo(args):
+    from sklearn.model_selection import train_test_split
+
+    from .datasets import make_crisis_tweets
+    from .experiments import format_table, run_table1
+
+    _positive(args.n_samples, "--n-samples")
+    _positive(args.image_size, "--image-size")
+    if args.n_samples < 40:
+        raise UserError("--n-samples must be at least 40 for a train/test split.")
+    progress = not args.quiet
+    df = make_crisis_tweets(args.n_samples, random_state=args.seed)
+    X, y = df[["image", "text"]], df["label"].to_numpy()
+    X_tr, X_te, y_tr, y_te = train_test_split(
+        X, y, test_size=0.25, stratify=y, random_state=args.seed
+    )
+    print(
+        f"Demo data: {len(df)} synthetic crisis tweets (image + text), {len(X_tr)} for "
+        f"training, {len(X_te)} for testing.",
+        flush=True,
+    )
+    results, Xp = run_table1(
+        X_tr,
+        y_tr,
+        X_te,
+        y_te,
+        return_test_frame=True,
+        progress=progress,
+        random_state=args.seed,
+        image_size=(args.image_size, args.image_size),
+        **_classifier_params(args, default_epochs=15),
+    )
+    print()
+    print(format_table(results))
+    if args.out:
+        from ._report import pick_examples, write_report
+        from .metrics import adversarial_accuracy
+
+        mmn = results["mmn"].estimator
+        _, X_adv = adversarial_accuracy(mmn, Xp, y_te, return_examples=True)
+        examples = pick_examples(mmn, Xp, X_adv, y_te)
+        paths = write_report(
+            results,
+            args.out,
+            examples=examples,
+            title="skmmat demo: Table I on the embedded demo data",
+            command="skmmat " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+        )
+        print("\nWrote " + ", ".join(str(p) for p in paths))
+
+
+# ----------------------------------------------------------------------------
+def _load_crisismmd(args):
+    from .datasets import load_crisismmd
+
+    if not args.data.exists():
+        raise UserError(f"--data: no such folder: {args.data}")
+    return load_crisismmd(args.data, events=args.events)
+
+
+def _images_present(df):
+    missing = sum(not os.path.isfile(p) for p in df["image"])
+    return missing, len(df)
+
+
+def _table1(args):
+    from sklearn.model_selection import train_test_split
+
+    from .experiments import TABLE1_MODELS, format_table, run_table1
+
+    if not 0.0 < args.test_size < 1.0:
+        raise UserError(f"--test-size must be in (0, 1), got {args.test_size}.")
+    df = _load_crisismmd(args)
+    models = args.models or list(TABLE1_MODELS)
+    missing, total = _images_present(df)
+    if missing:
+        text_models = [m for m in models if TABLE1_MODELS[m][0] == ("text",)]
+        print(
+            f"Images absent under {args.data / 'data_image'} ({missing} of {total} missing): "
+            f"running the text models only ({', '.join(text_models) or 'none'})."
+        )
+        models = text_models
+        if not models:
+            raise UserError("no text model requested and the images are absent.")
+    results_by_event = {}
+    for event, part in df.groupby("event", sort=False):
+        X, y = part[["image", "text"]], part["label"].to_numpy()
+        X_tr, X_te, y_tr, y_te = train_test_split(
+            X, y, test_size=args.test_size, stratify=y, random_state=args.seed
+        )
+        print(f"\n{event}: {len(X_tr)} training and {len(X_te)} test tweets", flush=True)
+        results = run_table1(
+            X_tr,
+            y_tr,
+            X_te,
+            y_te,
+            models=models,
+            progress=not args.quiet,
+            vectors=args.vectors,
+            random_state=args.seed,
+            **_classifier_params(args, default_epochs=50),
+        )
+        results_by_event[event] = results
+        print(format_table(results))
+    if args.out:
+        from ._report import plot_table1
+
+        args.out.mkdir(parents=True, exist_ok=True)
+        lines = ["# skmmat table1 on CrisisMMD", ""]
+        for event, results in results_by_event.items():
+            picture = args.out / f"table1_{event}.png"
+            plot_table1(results, picture)
+            lines += [
+                f"## {event}",
+                "",
+                "```",
+                format_table(results),
+                "```",
+                "",
+                f"![{event}]({picture.name})",
+                "",
+            ]
+        (args.out / "report.md").write_text("\n".join(lines), encoding="utf-8")
+        print(f"\nWrote {args.out / 'report.md'}")
+
+
+# ----------------------------------------------------------------------------
+def _train(args):
+    from ._persistence import save_model
+    from .experiments import TABLE1_MODELS, make_table1_model
+
+    df = _load_crisismmd(args)
+    modalities = TABLE1_MODELS[args.model][0]
+    if "image" in modalities:
+        missing, total = _images_present(df)
+        if missing:
+            raise UserError(
+                f"{args.model} needs the CrisisMMD images, but {missing} of {total} are absent "
+                f"under {args.data / 'data_image'}; train a text model (text_cnn, text_cnn_adv)."
+            )
+    if args.out.exists() and args.out.is_dir():
+        raise UserError(f"--out must be a file path, {args.out} is a folder.")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    checkpoint = args.out.with_name(args.out.name + ".checkpoint")
+    params = _classifier_params(args, default_epochs=50)
+    model = make_table1_model(
+        args.model,
+        random_state=args.seed,
+        vectors=args.vectors,
+        verbose=0 if args.quiet else 1,
+        checkpoint_dir=None if TABLE1_MODELS[args.model][1] else str(checkpoint),
+        **params,
+    )
+    X, y = df[["image", "text"]], df["label"].to_numpy()
+    print(f"Training {args.model} on {len(df)} tweets ({', '.join(df['event'].unique())}).")
+    model.fit(X, y)
+    save_model(model, args.out)
+    print(f"Saved {args.model} to {args.out}")
+
+
+def _predict(args):
+    import pandas as pd
+
+    from ._persistence import load_model
+
+    if not args.model.is_file():
+        raise UserError(f"--model: no such file: {args.model}")
+    if not args.input.is_file():
+        raise UserError(f"no such input file: {args.input}")
+    model = load_model(args.model)
+    table = pd.read_csv(args.input, sep="\t", dtype=str, quoting=3, keep_default_na=False)
+    table = table.rename(columns={"tweet_text": "text", "image_path": "image"})
+    base = args.input.resolve().parent
+    if "image" in table.columns:
+        table["image"] = [
+            str(base / p) if p and not os.path.isabs(p) else p for p in table["image"]
+        ]
+    proba = model.predict_proba(table)
+    classes = model.classes_
+    out = pd.DataFrame({"label": classes[np.argmax(proba, axis=1)]})
+    for i, label in enumerate(classes):
+        out[f"proba_{label}"] = np.round(proba[:, i], 6)
+    for column in ("image_id", "tweet_id"):
+        if column in table.columns:
+            out.insert(0, column, table[column].to_numpy())
+    if args.output:
+        out.to_csv(args.output, sep="\t", index=False)
+        if not args.quiet:
+            print(f"Wrote {len(out)} predictions to {args.output}", file=sys.stderr)
+    else:
+        out.to_csv(sys.stdout, sep="\t", index=False)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""The skmmat command line, run as a user would."""
+
+import subprocess
+import sys
+
+import pytest
+
+from skmmat.cli import main
+
+
+def test_help_lists_the_commands():
+    out = subprocess.run(
+        [sys.executable, "-m", "skmmat", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    for command in ("demo", "table1", "train", "predict"):
+        assert command in out
+
+
+def test_demo_prints_table_and_writes_report(tmp_path, capsys):
+    status = main(
+        [
+            "demo",
+            "--n-samples",
+            "120",
+            "--epochs",
+            "2",
+            "--image-size",
+            "32",
+            "--quiet",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    assert status == 0
+    out = capsys.readouterr().out
+    for label in ("Visual-CNN", "Visual-CNN_adv", "Text-CNN", "Text-CNN_adv", "MMN", "MMAT"):
+        assert label in out
+    assert "original" in out and "adversarial" in out
+    report = (tmp_path / "report.md").read_text()
+    assert "![Table I](table1.png)" in report
+    png = (tmp_path / "table1.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["table1", "--data", "/nonexistent/crisismmd"], "no such folder"),
+        (["predict", "--model", "/nonexistent/model.safetensors", "x.tsv"], "no such file"),
+        (["demo", "--n-samples", "0"], "--n-samples"),
+        (["demo", "--epochs", "-1"], "--epochs"),
+    ],
+)
+def test_user_mistakes_give_one_line_errors(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_bad_arguments_are_rejected_by_argparse(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "--data", ".", "--model", "not_a_model", "--out", "m"])
+    assert exc.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_table1_runs_text_models_when_images_are_absent(crisismmd_root, capsys):
+    status = main(
+        [
+            "table1",
+            "--data",
+            str(crisismmd_root),
+            "--events",
+            "srilanka_floods",
+            "--models",
+            "text_cnn",
+            "--epochs",
+            "2",
+            "--quiet",
+        ]
+    )
+    assert status == 0
+    out = capsys.readouterr().out
+    assert "Images absent" in out
+    assert "srilanka_floods" in out and "Text-CNN" in out
