@@ -53,7 +53,6 @@ from skmmat.preprocessing import tokenize_tweet
 
 TEXT_MODELS = [m for m, spec in TABLE1_MODELS.items() if spec[0] == ("text",)]
 GRID = {
-    "multimodalcnnclassifier__hidden_units": [64, 128],
     "multimodalcnnclassifier__text_filters": [64, 128],
     "multimodalcnnclassifier__lr": [1e-3, 3e-3],
 }
