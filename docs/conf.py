@@ -1,0 +1,142 @@
+"""Sphinx configuration of the skmmat documentation.
+
+Build with ``tox -e docs`` or ``sphinx-build -W --keep-going -b html docs docs/_build/html``.
+The build works offline: intersphinx links to Python, NumPy, scikit-learn, pandas and
+PyTorch are added only when ``SKMMAT_DOCS_INTERSPHINX=1`` is set (a failed inventory
+download is a warning, which ``-W`` would turn into an error). Pass
+``-D plot_gallery=0`` to skip running the example gallery.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+
+DOCS = Path(__file__).resolve().parent
+sys.path.insert(0, str(DOCS.parent))  # document the working tree, even when not installed
+
+import skmmat  # noqa: E402
+
+# -- Project ------------------------------------------------------------------
+project = "skmmat"
+author = "skmmat developers"
+copyright = "skmmat developers, BSD-3-Clause"
+version = release = skmmat.__version__
+
+# -- General ------------------------------------------------------------------
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.mathjax",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+]
+templates_path = ["_templates"]
+exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "**.ipynb_checkpoints"]
+default_role = "literal"  # `x` renders as code, never as an unresolved reference
+pygments_style = "sphinx"
+
+# -- autodoc / autosummary / numpydoc ------------------------------------------
+autosummary_generate = True  # pages land in docs/generated/ (gitignored)
+autodoc_typehints = "none"  # the numpydoc docstrings carry the types
+autodoc_member_order = "bysource"
+autodoc_inherit_docstrings = True
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+numpydoc_attributes_as_param_list = True
+# Docstrings are numpydoc-formatted; the examples in them are run by pytest's doctest
+# runner where enabled, never by Sphinx. No numpydoc_validation_checks: the build
+# already fails (-W) on any docstring that numpydoc or docutils cannot parse.
+
+# -- intersphinx (opt-in: needs the network) ------------------------------------
+if os.environ.get("SKMMAT_DOCS_INTERSPHINX") == "1":
+    extensions.append("sphinx.ext.intersphinx")
+    intersphinx_mapping = {
+        "python": ("https://docs.python.org/3", None),
+        "numpy": ("https://numpy.org/doc/stable", None),
+        "sklearn": ("https://scikit-learn.org/stable", None),
+        "pandas": ("https://pandas.pydata.org/docs", None),
+        "torch": ("https://docs.pytorch.org/docs/stable", None),
+    }
+    intersphinx_timeout = 10
+
+# -- sphinx-gallery -------------------------------------------------------------
+sphinx_gallery_conf = {
+    "examples_dirs": "examples",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"/plot_",  # run every example (all are named plot_*.py)
+    "within_subsection_order": "ExampleTitleSortKey",
+    "doc_module": ("skmmat",),
+    "reference_url": {"skmmat": None},  # link the examples' code to these API pages
+    "backreferences_dir": "generated/backreferences",
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    "matplotlib_animations": False,
+    "show_memory": False,
+    "min_reported_time": 1,
+}
+
+# -- HTML -------------------------------------------------------------------------
+html_theme = "pydata_sphinx_theme"
+html_title = f"skmmat {release}"
+html_static_path = ["_static"]
+html_css_files = ["skmmat.css"]
+html_show_sourcelink = False
+html_theme_options = {
+    "navbar_align": "left",
+    "show_toc_level": 2,
+    "secondary_sidebar_items": ["page-toc"],
+    "footer_start": ["copyright"],
+    "footer_end": ["sphinx-version"],
+    "navigation_with_keys": False,
+}
+html_context = {"default_mode": "light"}
+
+
+# -- Cross-references to re-exported names -------------------------------------------
+# The main classes and functions are documented where users import them from
+# (skmmat.MultiModalCNNClassifier); docstrings also name them by their subpackage
+# (skmmat.models.MultiModalCNNClassifier). Resolve those to the documented page.
+def _reexport_aliases():
+    import importlib
+
+    aliases = {}
+    for sub in ("datasets", "preprocessing", "models", "adversarial"):
+        module = importlib.import_module(f"skmmat.{sub}")
+        for name in getattr(module, "__all__", ()):
+            if name in skmmat.__all__:
+                aliases[f"skmmat.{sub}.{name}"] = f"skmmat.{name}"
+    return aliases
+
+
+_ALIASES = _reexport_aliases()
+
+
+def _resolve_reexports(app, env, node, contnode):
+    if node.get("refdomain") != "py":
+        return None
+    target = node.get("reftarget", "")
+    new = _ALIASES.get(target)
+    if new is None:
+        return None
+    return env.get_domain("py").resolve_xref(
+        env, node["refdoc"], app.builder, node["reftype"], new, node, contnode
+    )
+
+
+# scikit-learn adds set_<method>_request methods to every estimator class; their
+# docstrings refer to scikit-learn's own user guide. They are not skmmat's API.
+_SKIPPED = re.compile(r"^set_\w+_request$")
+
+
+def _skip_member(app, what, name, obj, skip, options):
+    if _SKIPPED.match(name):
+        return True
+    return None
+
+
+def setup(app):
+    app.connect("missing-reference", _resolve_reexports)
+    app.connect("autodoc-skip-member", _skip_member)
