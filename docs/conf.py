@@ -9,10 +9,15 @@ download is a warning, which ``-W`` would turn into an error). Pass
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import re
 import sys
 from pathlib import Path
+
+from docutils import nodes
+from sphinx.util.docutils import SphinxDirective
 
 DOCS = Path(__file__).resolve().parent
 sys.path.insert(0, str(DOCS.parent))  # document the working tree, even when not installed
@@ -34,7 +39,7 @@ extensions = [
     "sphinx_gallery.gen_gallery",
 ]
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "**.ipynb_checkpoints"]
+exclude_patterns = ["_build", "examples", "Thumbs.db", ".DS_Store", "**.ipynb_checkpoints"]
 default_role = "literal"  # `x` renders as code, never as an unresolved reference
 pygments_style = "sphinx"
 
@@ -42,7 +47,8 @@ pygments_style = "sphinx"
 autosummary_generate = True  # pages land in docs/generated/ (gitignored)
 autodoc_typehints = "none"  # the numpydoc docstrings carry the types
 autodoc_member_order = "bysource"
-autodoc_inherit_docstrings = True
+# False: torch.nn.Module.forward's generic docstring would document every forward()
+autodoc_inherit_docstrings = False
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_attributes_as_param_list = True
@@ -117,11 +123,22 @@ _ALIASES = _reexport_aliases()
 def _resolve_reexports(app, env, node, contnode):
     if node.get("refdomain") != "py":
         return None
+    domain = env.get_domain("py")
     target = node.get("reftarget", "")
     new = _ALIASES.get(target)
+    if new is None and "." not in target and (node.get("py:module") or "").startswith("skmmat"):
+        # a short name in a re-exported object's docstring (``tokenize_tweet`` in
+        # skmmat.GloveSequencer) names a sibling of its subpackage: find it if unique
+        matches = [
+            name
+            for name in domain.objects
+            if name.startswith("skmmat.") and name.rsplit(".", 1)[-1] == target
+        ]
+        if len(matches) == 1:
+            new = matches[0]
     if new is None:
         return None
-    return env.get_domain("py").resolve_xref(
+    return domain.resolve_xref(
         env, node["refdoc"], app.builder, node["reftype"], new, node, contnode
     )
 
@@ -137,6 +154,36 @@ def _skip_member(app, what, name, obj, skip, options):
     return None
 
 
+# ``.. command-help:: demo`` renders ``skmmat demo --help``, so docs/cli.rst always shows
+# the options of the installed command line.
+class CommandHelp(SphinxDirective):
+    optional_arguments = 1
+    has_content = False
+
+    def run(self):
+        from skmmat.cli import main
+
+        argv = [*self.arguments, "--help"]
+        out = io.StringIO()
+        previous = os.environ.get("COLUMNS")
+        os.environ["COLUMNS"] = "88"  # argparse wraps at the terminal width
+        try:
+            with contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):
+                main(argv)
+        finally:
+            if previous is None:
+                del os.environ["COLUMNS"]
+            else:
+                os.environ["COLUMNS"] = previous
+        text = out.getvalue().rstrip()
+        if not text:
+            raise self.error(f"'skmmat {' '.join(argv)}' printed nothing.")
+        block = nodes.literal_block(text, text)
+        block["language"] = "text"
+        return [block]
+
+
 def setup(app):
     app.connect("missing-reference", _resolve_reexports)
     app.connect("autodoc-skip-member", _skip_member)
+    app.add_directive("command-help", CommandHelp)

@@ -1,0 +1,144 @@
+"""The documentation builds without a warning, and stays in step with the code.
+
+The full build (``tox -e docs``) also runs the example gallery; here the examples are
+rendered but not executed (``-D plot_gallery=0``) to keep the test quick.
+"""
+
+import importlib
+import importlib.util
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+
+_BUILD_MODULES = ("sphinx", "numpydoc", "sphinx_gallery", "pydata_sphinx_theme", "matplotlib")
+
+
+def _missing_build_modules():
+    return [name for name in _BUILD_MODULES if importlib.util.find_spec(name) is None]
+
+
+@pytest.fixture(scope="module")
+def built_docs(tmp_path_factory):
+    missing = _missing_build_modules()
+    if missing:
+        pytest.skip(
+            f"the docs toolchain is not installed (missing: {', '.join(missing)}); "
+            "install it with: pip install -e '.[docs]'"
+        )
+    out = tmp_path_factory.mktemp("docs_html")
+    doctrees = tmp_path_factory.mktemp("doctrees")
+    cmd = [
+        sys.executable,
+        "-m",
+        "sphinx",
+        "-W",
+        "--keep-going",
+        "-b",
+        "html",
+        "-q",
+        "-d",
+        str(doctrees),
+        "-D",
+        "plot_gallery=0",
+        str(DOCS),
+        str(out),
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert proc.returncode == 0, (
+        f"sphinx-build failed (exit {proc.returncode}):\n{proc.stdout[-5000:]}\n"
+        f"{proc.stderr[-10000:]}"
+    )
+    return out
+
+
+def test_docs_build_without_warnings(built_docs):
+    for page in (
+        "index.html",
+        "install.html",
+        "quickstart.html",
+        "cli.html",
+        "api.html",
+        "user_guide/index.html",
+        "user_guide/data.html",
+        "user_guide/preprocessing.html",
+        "user_guide/classifier.html",
+        "user_guide/perturbers.html",
+        "user_guide/adversarial_training.html",
+        "user_guide/evaluation.html",
+        "user_guide/scaling_out.html",
+        "user_guide/saving_models.html",
+        "auto_examples/index.html",
+        "auto_examples/plot_quickstart_pipeline.html",
+        "auto_examples/plot_grid_search_per_disaster.html",
+        "auto_examples/plot_reading_adversarial_examples.html",
+    ):
+        assert (built_docs / page).is_file(), f"{page} was not built"
+
+
+def test_api_pages_are_generated(built_docs):
+    page = built_docs / "generated" / "skmmat.MultiModalCNNClassifier.html"
+    assert page.is_file()
+    html = page.read_text(encoding="utf-8")
+    assert "loss_gradient" in html and "predict_proba" in html
+    api = (built_docs / "api.html").read_text(encoding="utf-8")
+    assert 'href="generated/skmmat.MultiModalCNNClassifier.html' in api
+
+
+def test_cli_page_shows_the_help_of_every_command(built_docs):
+    html = (built_docs / "cli.html").read_text(encoding="utf-8")
+    for command in ("demo", "table1", "train", "predict"):
+        assert f"usage: skmmat {command}" in html
+
+
+def _public_names():
+    """Every name of skmmat's public API: the top level and the subpackages' __all__."""
+    names = set()
+    for module_name in (
+        "skmmat",
+        "skmmat.datasets",
+        "skmmat.preprocessing",
+        "skmmat.models",
+        "skmmat.adversarial",
+        "skmmat.metrics",
+        "skmmat.embeddings",
+    ):
+        module = importlib.import_module(module_name)
+        names.update(getattr(module, "__all__", ()))
+    return names
+
+
+def test_api_page_lists_every_public_name():
+    api = (DOCS / "api.rst").read_text(encoding="utf-8")
+    listed = set(re.findall(r"^   ([A-Za-z_][\w.]*)\s*$", api, re.M))
+    missing = sorted(_public_names() - listed)
+    assert not missing, f"docs/api.rst lacks autosummary entries for {missing}"
+
+
+def test_quickstart_shows_the_readme_commands():
+    readme = ROOT / "README.md"
+    if not readme.is_file():
+        pytest.skip("no README.md")
+    text = readme.read_text(encoding="utf-8")
+    section = re.search(r"^#+\s*Quick\s*-?start.*?$(.*?)(?=^#+\s|\Z)", text, re.M | re.S | re.I)
+    assert section, "README.md has no Quickstart section"
+    block = re.search(r"```[a-z]*\n(.*?)```", section.group(1), re.S)
+    assert block, "README.md's Quickstart has no code block"
+    commands = [line.strip() for line in block.group(1).splitlines() if line.strip()]
+    quickstart = (DOCS / "quickstart.rst").read_text(encoding="utf-8")
+    for command in commands:
+        assert command in quickstart, f"docs/quickstart.rst lacks the README command {command!r}"
+
+
+def test_every_example_is_a_gallery_example():
+    examples = sorted((DOCS / "examples").glob("*.py"))
+    assert examples, "docs/examples holds no example"
+    for path in examples:
+        assert path.name.startswith("plot_"), f"{path.name}: sphinx-gallery runs plot_*.py only"
+        source = path.read_text(encoding="utf-8")
+        assert source.startswith('"""\n'), f"{path.name}: starts without its docstring title"
