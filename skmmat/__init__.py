@@ -13,6 +13,7 @@ The public API:
 * evaluation: :mod:`skmmat.metrics`.
 """
 
+from ._persistence import load_model, save_model
 from .adversarial import (
     AdversarialAugmentationWrapper,
     FGSMPerturber,
@@ -32,5 +33,7 @@ __all__ = [
     "MultiModalCNNClassifier",
     "WordSubstitutionPerturber",
     "load_crisismmd",
+    "load_model",
     "make_crisis_tweets",
+    "save_model",
 ]

@@ -6,6 +6,7 @@ import contextlib
 import copy
 import math
 import numbers
+import os
 import warnings
 
 import numpy as np
@@ -18,7 +19,9 @@ from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNetClassifier
 from skorch.callbacks import EarlyStopping
 from skorch.dataset import ValidSplit
+from skorch.history import History
 
+from .._persistence import TrainingCheckpoint, training_fingerprint
 from .._validation import check_array_column, check_dataframe, check_labels, check_positive
 from ._modules import MODALITIES, MultiModalCNN
 
@@ -70,6 +73,28 @@ def _seeded_torch(seed, device):
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
         yield
+
+
+@contextlib.contextmanager
+def _torch_threads(n_threads):
+    """Run the block with ``n_threads`` torch intra-op threads, then restore.
+
+    ``None`` leaves the setting alone. With torch's OpenMP backend the count
+    is a per-thread setting, so concurrent fits in other threads of the same
+    process are not affected.
+    """
+    if n_threads is None:
+        yield
+        return
+    previous = torch.get_num_threads()
+    if previous == n_threads:
+        yield
+        return
+    torch.set_num_threads(int(n_threads))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 class MultiModalCNNClassifier(ClassifierMixin, BaseEstimator):
@@ -137,11 +162,35 @@ class MultiModalCNNClassifier(ClassifierMixin, BaseEstimator):
         works with the same code path.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout, shuffling and the validation
-        split. With an int, fits on CPU are bit-for-bit reproducible. The
-        global torch random state is left untouched.
+        split. With an int, fits on CPU are bit-for-bit reproducible for a
+        given number of torch threads (see ``n_threads``). The global torch
+        random state is left untouched.
     verbose : int, default=0
         0 is silent; 1 or more prints one line per epoch (skorch's
         ``PrintLog``).
+    checkpoint_dir : str, path-like or None, default=None
+        Folder for resumable training. When set, the state after every
+        completed epoch (weights, Adam state, history, random-number
+        generator states and early-stopping state) is written there, one
+        file per training run, keyed by a fingerprint of the parameters, the
+        data and the starting weights. A later :meth:`fit` with the same
+        parameters and data resumes after the last completed epoch, so an
+        interrupted fit only runs the remaining epochs; a run that already
+        finished is restored without training. ``max_epochs``, ``device``,
+        ``verbose``, ``n_threads`` and ``checkpoint_dir`` may change between
+        the runs. The files are read with ``torch.load(weights_only=True)``
+        and are never deleted by skmmat.
+    n_threads : int or None, default=None
+        Number of torch intra-op threads used by :meth:`fit`,
+        :meth:`predict_proba`, :meth:`predict` and :meth:`loss_gradient`;
+        the previous setting is restored afterwards. ``None`` keeps the
+        current setting (``torch.get_num_threads()``). On CPU, the gradients
+        of the image convolutions (oneDNN) depend on the thread count, so a
+        seeded fit is bit-for-bit reproducible only for a fixed count. The
+        count differs between processes: joblib's worker processes run with
+        ``cpu_count // n_jobs`` threads and Dask workers with one, so set an
+        integer (e.g. 1) to get identical models from ``n_jobs=1``,
+        ``n_jobs=2`` and a Dask cluster.
 
     Attributes
     ----------
@@ -155,7 +204,11 @@ class MultiModalCNNClassifier(ClassifierMixin, BaseEstimator):
         Per-row array shape of each modality column seen in :meth:`fit`,
         e.g. ``{"image": (64, 64, 3), "text": (15, 100)}``.
     n_iter_ : int
-        Number of epochs run by the last call to :meth:`fit`.
+        Number of epochs of the last training run (including the epochs
+        restored from a checkpoint when it resumed).
+    resumed_epochs_ : int
+        Number of epochs restored from ``checkpoint_dir`` by the last call to
+        :meth:`fit` (0 when it trained from the start).
 
     See Also
     --------
@@ -206,6 +259,8 @@ class MultiModalCNNClassifier(ClassifierMixin, BaseEstimator):
         device="cpu",
         random_state=None,
         verbose=0,
+        checkpoint_dir=None,
+        n_threads=None,
     ):
         self.modalities = modalities
         self.hidden_units = hidden_units
@@ -222,6 +277,8 @@ class MultiModalCNNClassifier(ClassifierMixin, BaseEstimator):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.checkpoint_dir = checkpoint_dir
+        self.n_threads = n_threads
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -281,6 +338,14 @@ class MultiModalCNNClassifier(ClassifierMixin, BaseEstimator):
             check_random_state(self.random_state)
         except ValueError as exc:
             raise ValueError(f"Parameter 'random_state' is invalid: {exc}") from exc
+        check_positive(self.n_threads, "n_threads", integer=True, allow_none=True)
+        if self.checkpoint_dir is not None and not isinstance(
+            self.checkpoint_dir, str | os.PathLike
+        ):
+            raise ValueError(
+                "Parameter 'checkpoint_dir' must be a folder path or None, "
+                f"got {self.checkpoint_dir!r}."
+            )
         return {
             "modalities": modalities,
             "hidden_units": int(self.hidden_units),
@@ -411,7 +476,7 @@ class MultiModalCNNClassifier(ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------
     # fitting
     # ------------------------------------------------------------------
-    def _build_net(self, arch, n_classes, shapes, train_split, generator):
+    def _build_net(self, arch, n_classes, shapes, train_split, generator, checkpoint=None):
         callbacks = []
         if self.patience is not None:
             callbacks.append(
@@ -422,6 +487,9 @@ class MultiModalCNNClassifier(ClassifierMixin, BaseEstimator):
                     ),
                 )
             )
+        if checkpoint is not None:
+            # after early stopping, so that its state includes the epoch saved
+            callbacks.append(("checkpoint", checkpoint))
         module_kwargs = {
             "module__n_classes": n_classes,
             "module__modalities": arch["modalities"],
@@ -495,15 +563,35 @@ class MultiModalCNNClassifier(ClassifierMixin, BaseEstimator):
         encoder = LabelEncoder().fit(y)
         classes = encoder.classes_
         y_enc = encoder.transform(y).astype(np.int64)
+        previous = self.net_ if self._can_warm_start(arch, classes, shapes) else None
 
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        checkpoint, state = None, None
+        if self.checkpoint_dir is not None:
+            fingerprint = training_fingerprint(
+                self._training_params(),
+                classes,
+                shapes,
+                inputs,
+                y_enc,
+                start=None if previous is None else previous.module_.state_dict(),
+                n_before=0 if previous is None else len(previous.history),
+            )
+            checkpoint = TrainingCheckpoint(self.checkpoint_dir, fingerprint)
+            state = checkpoint.load()
+            if state is not None:
+                seed = checkpoint.seed  # same validation split and init as the saved run
+            checkpoint.seed = seed
         train_split = self._make_train_split(y_enc, seed)
         generator = torch.Generator()
         generator.manual_seed(seed)
-        net = self._build_net(arch, len(classes), shapes, train_split, generator)
-        previous = self.net_ if self._can_warm_start(arch, classes, shapes) else None
+        if checkpoint is not None:
+            checkpoint.generator = generator
+        net = self._build_net(
+            arch, len(classes), shapes, train_split, generator, checkpoint=checkpoint
+        )
 
-        with _seeded_torch(seed, self.device):
+        with _torch_threads(self.n_threads), _seeded_torch(seed, self.device):
             net.initialize()
             n_before = 0
             if previous is not None:
@@ -513,13 +601,94 @@ class MultiModalCNNClassifier(ClassifierMixin, BaseEstimator):
                     group["lr"] = float(self.lr)
                 net.history = copy.deepcopy(previous.history)
                 n_before = len(net.history)
-            net.partial_fit(inputs, y_enc)
+            resumed, finished = 0, False
+            if checkpoint is not None:
+                checkpoint.n_before = n_before
+                if state is not None:
+                    resumed, finished = checkpoint.restore(net, state)
+            if not finished:
+                net.partial_fit(inputs, y_enc, epochs=max(int(self.max_epochs) - resumed, 0))
 
         self.net_ = net
         self.classes_ = classes
         self.input_shapes_ = shapes
         self.n_iter_ = len(net.history) - n_before
+        self.resumed_epochs_ = resumed
         self._fit_arch_ = arch
+        return self
+
+    def _training_params(self):
+        """Parameters that define a training run (the checkpoint fingerprint)."""
+        ignored = {
+            "checkpoint_dir",
+            "device",
+            "max_epochs",
+            "n_threads",
+            "verbose",
+            "warm_start",
+        }
+        return {k: v for k, v in self.get_params(deep=False).items() if k not in ignored}
+
+    def _restore_fitted(self, classes, input_shapes, arch, state_dict, history=None, n_iter=None):
+        """Rebuild the fitted network from saved state, without training.
+
+        Used by :func:`skmmat.load_model`. The network is built from the
+        current parameters and ``arch`` (the normalised architecture of the
+        saved fit), initialised without touching the global torch random
+        state, and ``state_dict`` is loaded into its module.
+
+        Parameters
+        ----------
+        classes : ndarray of shape (n_classes,)
+            The saved ``classes_``.
+        input_shapes : dict of str -> tuple of int
+            The saved ``input_shapes_``.
+        arch : dict
+            The saved normalised architecture (``_fit_arch_``).
+        state_dict : mapping of str -> torch.Tensor
+            Weights of the :class:`~skmmat.models.MultiModalCNN` module.
+        history : list of dict, optional
+            The skorch history to restore.
+        n_iter : int, optional
+            The saved ``n_iter_``; defaults to the length of ``history``.
+
+        Returns
+        -------
+        self : MultiModalCNNClassifier
+
+        Raises
+        ------
+        ValueError
+            If the weights do not fit the architecture.
+        """
+        self._validate_params()
+        classes = np.asarray(classes)
+        shapes = {m: tuple(int(s) for s in shape) for m, shape in input_shapes.items()}
+        arch = dict(arch)
+        arch["modalities"] = _normalize_modalities(arch["modalities"])
+        arch["image_filters"] = tuple(int(f) for f in arch["image_filters"])
+        if set(shapes) != set(arch["modalities"]):
+            raise ValueError(
+                f"{_CALLER}: the input shapes {sorted(shapes)} do not match the modalities "
+                f"{list(arch['modalities'])}."
+            )
+        net = self._build_net(arch, len(classes), shapes, None, torch.Generator())
+        with _torch_threads(self.n_threads), _seeded_torch(0, self.device):
+            net.initialize()
+        try:
+            net.module_.load_state_dict(dict(state_dict), strict=True)
+        except RuntimeError as exc:
+            raise ValueError(
+                f"{_CALLER}: the saved weights do not fit the saved architecture: {exc}"
+            ) from exc
+        if history is not None:
+            net.history = History(list(history))
+        self.net_ = net
+        self.classes_ = classes
+        self.input_shapes_ = shapes
+        self._fit_arch_ = arch
+        self.n_iter_ = int(n_iter) if n_iter is not None else len(net.history)
+        self.resumed_epochs_ = 0
         return self
 
     # ------------------------------------------------------------------
@@ -556,7 +725,8 @@ class MultiModalCNNClassifier(ClassifierMixin, BaseEstimator):
         was_training = module.training
         module.eval()
         try:
-            return module(**tensors)
+            with _torch_threads(self.n_threads):
+                return module(**tensors)
         finally:
             module.train(was_training)
 
@@ -577,7 +747,7 @@ class MultiModalCNNClassifier(ClassifierMixin, BaseEstimator):
         inputs = self._to_dict(X)
         n = len(X)
         out = []
-        with torch.no_grad():
+        with _torch_threads(self.n_threads), torch.no_grad():
             for start in range(0, n, _INFERENCE_BATCH):
                 batch = {m: a[start : start + _INFERENCE_BATCH] for m, a in inputs.items()}
                 logits = self.forward_logits(batch)
@@ -633,7 +803,7 @@ class MultiModalCNNClassifier(ClassifierMixin, BaseEstimator):
             batch = {
                 m: self._as_tensor(a[start:stop]).requires_grad_(True) for m, a in inputs.items()
             }
-            with torch.enable_grad():
+            with _torch_threads(self.n_threads), torch.enable_grad():
                 logits = self.forward_logits(batch)
                 if y_enc is None:
                     target = logits.detach().argmax(dim=1)
