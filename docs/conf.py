@@ -75,7 +75,6 @@ sphinx_gallery_conf = {
     "filename_pattern": r"/plot_",  # run every example (all are named plot_*.py)
     "within_subsection_order": "ExampleTitleSortKey",
     "doc_module": ("skmmat",),
-    "reference_url": {"skmmat": None},  # link the examples' code to these API pages
     "backreferences_dir": "generated/backreferences",
     "download_all_examples": False,
     "remove_config_comments": True,
@@ -99,6 +98,8 @@ html_theme_options = {
     "navigation_with_keys": False,
 }
 html_context = {"default_mode": "light"}
+# top-level pages have no section navigation: give their room to the text and code
+html_sidebars = {page: [] for page in ("index", "install", "quickstart", "cli", "api")}
 
 
 # -- Cross-references to re-exported names -------------------------------------------
