@@ -297,7 +297,7 @@ def _train(args):
         random_state=args.seed,
         vectors=args.vectors,
         verbose=0 if args.quiet else 1,
-        checkpoint_dir=None if TABLE1_MODELS[args.model][1] else str(checkpoint),
+        checkpoint_dir=str(checkpoint),
         **params,
     )
     X, y = df[["image", "text"]], df["label"].to_numpy()

@@ -85,3 +85,54 @@ def test_table1_runs_text_models_when_images_are_absent(crisismmd_root, capsys):
     out = capsys.readouterr().out
     assert "Images absent" in out
     assert "srilanka_floods" in out and "Text-CNN" in out
+
+
+def test_train_then_predict_round_trip(crisismmd_root, tmp_path, capsys):
+    model = tmp_path / "text_cnn.safetensors"
+    status = main(
+        [
+            "train",
+            "--data",
+            str(crisismmd_root),
+            "--events",
+            "srilanka_floods",
+            "--model",
+            "text_cnn",
+            "--epochs",
+            "2",
+            "--quiet",
+            "--out",
+            str(model),
+        ]
+    )
+    assert status == 0 and model.is_file()
+    assert (tmp_path / "text_cnn.safetensors.checkpoint").is_dir()  # resumable
+    tweets = tmp_path / "tweets.tsv"
+    tweets.write_text("text\nFlood waters destroyed homes in Colombo\nhappy birthday\n")
+    capsys.readouterr()
+    assert main(["predict", "--model", str(model), str(tweets)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].split("\t") == ["label", "proba_informative", "proba_not_informative"]
+    assert len(lines) == 3  # one prediction per input row, none dropped
+    for line in lines[1:]:
+        label, p_inf, p_not = line.split("\t")
+        assert label in {"informative", "not_informative"}
+        assert abs(float(p_inf) + float(p_not) - 1.0) < 1e-5
+
+
+def test_train_image_model_without_images_is_a_user_error(crisismmd_root, tmp_path, capsys):
+    status = main(
+        [
+            "train",
+            "--data",
+            str(crisismmd_root),
+            "--events",
+            "srilanka_floods",
+            "--model",
+            "mmn",
+            "--out",
+            str(tmp_path / "m.safetensors"),
+        ]
+    )
+    assert status == 2
+    assert "needs the CrisisMMD images" in capsys.readouterr().err
