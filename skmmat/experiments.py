@@ -281,6 +281,7 @@ def run_table1(
             bar.set_postfix_str(f"training {TABLE1_MODELS[name][2]}")
             model = make_table1_model(
                 name,
+                verbose=2 if progress else 0,
                 eps=eps,
                 threshold=threshold,
                 vectors=vectors,

@@ -17,9 +17,10 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNetClassifier
-from skorch.callbacks import EarlyStopping
+from skorch.callbacks import Callback, EarlyStopping
 from skorch.dataset import ValidSplit
 from skorch.history import History
+from tqdm.auto import tqdm
 
 from .._persistence import TrainingCheckpoint, training_fingerprint
 from .._validation import check_array_column, check_dataframe, check_labels, check_positive
@@ -166,8 +167,9 @@ class MultiModalCNNClassifier(ClassifierMixin, BaseEstimator):
         given number of torch threads (see ``n_threads``). The global torch
         random state is left untouched.
     verbose : int, default=0
-        0 is silent; 1 or more prints one line per epoch (skorch's
-        ``PrintLog``).
+        0 is silent; 1 prints one line per epoch (skorch's ``PrintLog``);
+        2 or more shows a progress bar over the epochs instead (tqdm), with
+        the latest losses.
     checkpoint_dir : str, path-like or None, default=None
         Folder for resumable training. When set, the state after every
         completed epoch (weights, Adam state, history, random-number
@@ -487,6 +489,8 @@ class MultiModalCNNClassifier(ClassifierMixin, BaseEstimator):
                     ),
                 )
             )
+        if (self.verbose or 0) >= 2:
+            callbacks.append(("epoch_progress", _EpochProgress()))
         if checkpoint is not None:
             # after early stopping, so that its state includes the epoch saved
             callbacks.append(("checkpoint", checkpoint))
@@ -517,7 +521,7 @@ class MultiModalCNNClassifier(ClassifierMixin, BaseEstimator):
             iterator_train__generator=generator,
             iterator_valid__batch_size=max(int(self.batch_size), _INFERENCE_BATCH),
             device=self.device,
-            verbose=int(self.verbose or 0),
+            verbose=1 if (self.verbose or 0) == 1 else 0,
             **module_kwargs,
         )
 
@@ -819,3 +823,20 @@ class MultiModalCNNClassifier(ClassifierMixin, BaseEstimator):
                     g = g.transpose(0, 2, 3, 1)
                 grads[m].append(np.ascontiguousarray(g, dtype=np.float32))
         return {m: np.concatenate(parts) for m, parts in grads.items()}
+
+
+class _EpochProgress(Callback):
+    """A tqdm bar over the epochs of one fit (``verbose >= 2``)."""
+
+    def on_train_begin(self, net, **kwargs):
+        self.bar_ = tqdm(total=net.max_epochs, desc="epochs", unit="epoch", leave=False)
+
+    def on_epoch_end(self, net, **kwargs):
+        last = net.history[-1]
+        losses = {k: f"{last[k]:.3f}" for k in ("train_loss", "valid_loss") if k in last}
+        self.bar_.set_postfix(losses, refresh=False)
+        self.bar_.update()
+
+    def on_train_end(self, net, **kwargs):
+        self.bar_.close()
+        del self.bar_  # a fitted model stays picklable
