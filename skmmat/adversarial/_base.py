@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import check_dataframe
@@ -104,7 +106,13 @@ class BasePerturber(TransformerMixin, BaseEstimator):
                 f"{name}: the estimator {type(estimator).__name__} has no loss_gradient(X, y) "
                 "method; attack a MultiModalCNNClassifier or a wrapper around one."
             )
-        check_is_fitted(estimator)
+        try:
+            check_is_fitted(estimator)
+        except NotFittedError as exc:
+            raise NotFittedError(
+                f"{name}: parameter 'estimator' ({type(estimator).__name__}) is not fitted; "
+                "fit it before attacking it."
+            ) from exc
         modalities = estimator_modalities(estimator)
         if self.modality not in modalities:
             raise ValueError(
@@ -196,8 +204,12 @@ class BasePerturber(TransformerMixin, BaseEstimator):
 
     def _check_eps(self):
         eps = self.eps
-        if not isinstance(eps, numbers.Real) or isinstance(eps, bool) or not eps >= 0:
-            raise ValueError(f"Parameter 'eps' must be a number >= 0, got {eps!r}.")
+        if (
+            not isinstance(eps, numbers.Real)
+            or isinstance(eps, bool)
+            or not (eps >= 0 and math.isfinite(eps))
+        ):
+            raise ValueError(f"Parameter 'eps' must be a finite number >= 0, got {eps!r}.")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

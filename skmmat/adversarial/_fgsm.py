@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -124,13 +125,20 @@ class FGSMPerturber(BasePerturber):
 
     def _validate_params(self):
         self._check_eps()
-        if not isinstance(self.n_iter, numbers.Integral) or self.n_iter < 1:
+        if (
+            not isinstance(self.n_iter, numbers.Integral)
+            or isinstance(self.n_iter, bool)
+            or self.n_iter < 1
+        ):
             raise ValueError(f"Parameter 'n_iter' must be an integer >= 1, got {self.n_iter!r}.")
         if self.step_size is not None and not (
-            isinstance(self.step_size, numbers.Real) and self.step_size > 0
+            isinstance(self.step_size, numbers.Real)
+            and not isinstance(self.step_size, bool)
+            and 0 < self.step_size < math.inf
         ):
             raise ValueError(
-                f"Parameter 'step_size' must be a number > 0 or None, got {self.step_size!r}."
+                f"Parameter 'step_size' must be a finite number > 0 or None, "
+                f"got {self.step_size!r}."
             )
         if self.clip is not None and not (
             isinstance(self.clip, tuple | list)

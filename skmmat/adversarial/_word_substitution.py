@@ -247,14 +247,22 @@ def _n_words(row):
     return int(nz[-1]) + 1 if nz.size else 0
 
 
-def _match_rows(table, queries, caller, chunk=1024):
-    """Rows of ``table`` equal to each query vector; ValueError if one is none."""
+def _match_rows(table, queries, caller, chunk=128):
+    """Rows of ``table`` equal to each query vector; ValueError if one is none.
+
+    Each distinct vector is searched once (a tweet corpus repeats its words
+    many times), ``chunk`` of them at a time against the whole table, which
+    bounds the ``(chunk, n_words)`` distance buffer.
+    """
     vectors = table.vectors
     sq = np.einsum("ij,ij->i", vectors, vectors)
-    out = np.empty(len(queries), dtype=np.int64)
-    for start in range(0, len(queries), chunk):
-        q = queries[start : start + chunk]
-        d2 = sq[None, :] - 2.0 * (q @ vectors.T)
+    distinct, inverse = np.unique(queries, axis=0, return_inverse=True)
+    found = np.empty(len(distinct), dtype=np.int64)
+    for start in range(0, len(distinct), chunk):
+        q = distinct[start : start + chunk]
+        d2 = q @ vectors.T
+        d2 *= -2.0
+        d2 += sq[None, :]
         best = d2.argmin(axis=1)
         err = d2[np.arange(len(q)), best] + np.einsum("ij,ij->i", q, q)
         if (err > 1e-6 * np.maximum(1.0, sq[best])).any():
@@ -263,5 +271,5 @@ def _match_rows(table, queries, caller, chunk=1024):
                 f"perturber's table ({table!r}). Use the same 'vectors' in GloveSequencer and "
                 "WordSubstitutionPerturber."
             )
-        out[start : start + len(q)] = best
-    return out
+        found[start : start + len(q)] = best
+    return found[inverse.reshape(-1)]

@@ -20,6 +20,11 @@ from ._word_substitution import WordSubstitutionPerturber
 
 __all__ = ["AdversarialAugmentationWrapper"]
 
+# The default perturbers: shared by every wrapper built with the defaults, so
+# they must never be mutated (see ``set_params``).
+_DEFAULT_IMAGE_PERTURBER = FGSMPerturber()
+_DEFAULT_TEXT_PERTURBER = WordSubstitutionPerturber()
+
 
 class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     """Multi-modal adversarial training (MMAT, the paper's Algorithm 1).
@@ -101,8 +106,8 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
     def __init__(
         self,
         estimator,
-        image_perturber=FGSMPerturber(),  # noqa: B008  (cloned before use, never mutated)
-        text_perturber=WordSubstitutionPerturber(),  # noqa: B008
+        image_perturber=_DEFAULT_IMAGE_PERTURBER,
+        text_perturber=_DEFAULT_TEXT_PERTURBER,
         n_rounds=1,
         warm_start=False,
         random_state=None,
@@ -183,6 +188,25 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
         self.classes_ = model.classes_
         return self
 
+    def set_params(self, **params):
+        """Set the parameters, nested ones (``image_perturber__eps``) included.
+
+        A nested parameter of a default perturber is set on a copy of it:
+        the default objects are shared by every wrapper built with them.
+
+        Returns
+        -------
+        self : AdversarialAugmentationWrapper
+        """
+        for name, default in (
+            ("image_perturber", _DEFAULT_IMAGE_PERTURBER),
+            ("text_perturber", _DEFAULT_TEXT_PERTURBER),
+        ):
+            nested = any(key.startswith(name + "__") for key in params)
+            if nested and name not in params and getattr(self, name, None) is default:
+                setattr(self, name, clone(default))
+        return super().set_params(**params)
+
     # delegation ---------------------------------------------------------
     def predict(self, X):
         """Labels predicted by the adversarially trained model."""
@@ -219,12 +243,17 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
             raise ValueError(
                 f"Parameter 'n_rounds' must be an integer >= 1, got {self.n_rounds!r}."
             )
-        for name in ("image_perturber", "text_perturber"):
+        for name, modality in (("image_perturber", "image"), ("text_perturber", "text")):
             value = getattr(self, name)
             if value is not None and not isinstance(value, BasePerturber):
                 raise ValueError(
                     f"Parameter {name!r} must be a perturber (FGSMPerturber, "
                     f"WordSubstitutionPerturber) or None, got {type(value).__name__}."
+                )
+            if value is not None and value.modality != modality:
+                raise ValueError(
+                    f"Parameter {name!r} must attack the {modality!r} modality, got "
+                    f"{type(value).__name__}, which attacks {value.modality!r}."
                 )
         if not callable(getattr(self.estimator, "fit", None)):
             raise ValueError("Parameter 'estimator' must be an estimator with fit.")

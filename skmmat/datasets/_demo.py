@@ -137,7 +137,10 @@ def make_crisis_tweets(
     ):
         if not isinstance(value, numbers.Real) or not 0.0 <= value <= 0.5:
             raise ValueError(f"Parameter {name!r} must be a number in [0, 0.5], got {value!r}.")
-    rng = check_random_state(random_state)
+    try:
+        rng = check_random_state(random_state)
+    except ValueError as exc:
+        raise ValueError(f"Parameter 'random_state' is invalid: {exc}") from exc
     events = np.array(DEMO_EVENTS[:n_events])[rng.randint(n_events, size=n_samples)]
     informative = rng.rand(n_samples) < 0.6
     text_kind = np.where(rng.rand(n_samples) < text_noise, ~informative, informative)

@@ -1,0 +1,115 @@
+"""Fixtures of the adversarial tests: the demo data, small fitted models, GloVe.
+
+Every model here is tiny (32x32 images, few filters, few epochs) and built
+once per module; the tests check the exact arithmetic of the attacks and the
+data flow of Algorithm 1, not accuracy.
+"""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.pipeline import make_pipeline
+
+from skmmat import GloveSequencer, ImageResizer, MultiModalCNNClassifier, make_crisis_tweets
+from skmmat.embeddings import load_vectors
+
+# Small, fast architecture shared by the models of these tests.
+SMALL = {
+    "hidden_units": 16,
+    "image_filters": (8, 16),
+    "text_filters": 16,
+    "dropout": 0.1,
+    "batch_size": 32,
+    "lr": 3e-3,
+    "patience": None,
+}
+
+
+def stack(column):
+    """Stack a column of per-row arrays into one float32 array."""
+    return np.stack(list(column)).astype(np.float32)
+
+
+def small_cnn(**params):
+    """An unfitted small MultiModalCNNClassifier (``params`` override SMALL)."""
+    return MultiModalCNNClassifier(**{**SMALL, "max_epochs": 3, "random_state": 0, **params})
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _single_torch_thread():
+    """One intra-op torch thread per test module (tiny batches), restored after."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="session")
+def glove():
+    """The real GloVe 6B 50-d table (loaded once per process)."""
+    return load_vectors("glove-6b-50d")
+
+
+@pytest.fixture(scope="session")
+def demo():
+    """160 raw demo tweets."""
+    return make_crisis_tweets(160, random_state=0)
+
+
+@pytest.fixture(scope="session")
+def prepared(demo):
+    """The demo tweets preprocessed at 32x32 (with a non-default index), and labels."""
+    prep = make_pipeline(ImageResizer(size=(32, 32)), GloveSequencer())
+    X = prep.fit_transform(demo[["tweet_id", "image", "text"]])
+    X.index = np.arange(1000, 1000 + len(X))  # perturbers must keep any index
+    return X, demo["label"].to_numpy()
+
+
+@pytest.fixture(scope="module")
+def mmn(prepared):
+    """A small fitted MMN (image + text)."""
+    X, y = prepared
+    return small_cnn(max_epochs=6).fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def text_cnn(prepared):
+    """A small fitted Text-CNN."""
+    X, y = prepared
+    return small_cnn(modalities=("text",), max_epochs=6).fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def visual_cnn(prepared):
+    """A small fitted Visual-CNN."""
+    X, y = prepared
+    return small_cnn(modalities=("image",), max_epochs=4).fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def memo_neighbors():
+    """Remember the perturbers' neighbour searches for the rest of the module.
+
+    An exact search of a few hundred words through the 400,000-word table
+    costs about a second, and the tests craft dozens of times from the same
+    vocabulary. The first search of each query is the real one; the results
+    are deterministic, so remembering them changes nothing else.
+    """
+    from skmmat.adversarial import _word_substitution as ws
+
+    real = ws.nearest_neighbors
+    memo = {}
+
+    def cached(table, rows, n_neighbors=10, **kwargs):
+        rows = np.asarray(rows)
+        key = (id(table), rows.tobytes(), n_neighbors, tuple(sorted(kwargs.items())))
+        if key not in memo:
+            # the table is kept alive, so its id is never reused for another one
+            memo[key] = (table, real(table, rows, n_neighbors, **kwargs))
+        idx, dist = memo[key][1]
+        return idx.copy(), dist.copy()
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(ws, "nearest_neighbors", cached)
+    yield memo
+    patch.undo()

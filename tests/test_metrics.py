@@ -1,0 +1,278 @@
+"""Tests of skmmat.metrics: adversarial accuracy and the adversarial scorer."""
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_validate
+from sklearn.pipeline import Pipeline, make_pipeline
+
+from skmmat import (
+    AdversarialAugmentationWrapper,
+    FGSMPerturber,
+    GloveSequencer,
+    ImageResizer,
+    MultiModalCNNClassifier,
+    WordSubstitutionPerturber,
+    make_crisis_tweets,
+)
+from skmmat.adversarial import craft_adversarial
+from skmmat.metrics import adversarial_accuracy, make_adversarial_scorer
+
+SMALL = {
+    "hidden_units": 16,
+    "image_filters": (8, 16),
+    "text_filters": 16,
+    "dropout": 0.1,
+    "lr": 1e-2,
+    "patience": None,
+    "max_epochs": 5,
+    "random_state": 0,
+}
+
+
+def small_cnn(**params):
+    return MultiModalCNNClassifier(**{**SMALL, **params})
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _single_torch_thread():
+    """One intra-op torch thread for this module's fits, restored after."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="module")
+def memo_neighbors():
+    """Remember the word perturbers' exact neighbour searches within this module.
+
+    Each search of the demo vocabulary through the 400,000-word GloVe table
+    costs about a second; the first search of each query is the real one.
+    """
+    from skmmat.adversarial import _word_substitution as ws
+
+    real = ws.nearest_neighbors
+    memo = {}
+
+    def cached(table, rows, n_neighbors=10, **kwargs):
+        rows = np.asarray(rows)
+        key = (id(table), rows.tobytes(), n_neighbors, tuple(sorted(kwargs.items())))
+        if key not in memo:
+            memo[key] = (table, real(table, rows, n_neighbors, **kwargs))
+        idx, dist = memo[key][1]
+        return idx.copy(), dist.copy()
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(ws, "nearest_neighbors", cached)
+    yield
+    patch.undo()
+
+
+pytestmark = pytest.mark.usefixtures("memo_neighbors")
+
+
+class Recorder(TransformerMixin, BaseEstimator):
+    """A pass-through step that counts the rows it transforms."""
+
+    def fit(self, X, y=None):
+        self.seen_ = []
+        return self
+
+    def transform(self, X):
+        self.seen_.append(len(X))
+        return X
+
+
+@pytest.fixture(scope="module")
+def data():
+    df = make_crisis_tweets(120, random_state=1)
+    return df[["image", "text"]], df["label"].to_numpy()
+
+
+@pytest.fixture(scope="module")
+def pipe(data):
+    X, y = data
+    return make_pipeline(
+        ImageResizer(size=(32, 32)), GloveSequencer(), Recorder(), small_cnn()
+    ).fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def other_pipe(data):
+    X, y = data
+    return make_pipeline(
+        ImageResizer(size=(32, 32)), GloveSequencer(), small_cnn(random_state=1, max_epochs=6)
+    ).fit(X, y)
+
+
+def manual(model, source, Xt, y, **perturbers):
+    perturbers = {
+        "image_perturber": FGSMPerturber(),
+        "text_perturber": WordSubstitutionPerturber(),
+        **perturbers,
+    }
+    X_adv = craft_adversarial(source, Xt, y, **perturbers)
+    return float(np.mean(model.predict(X_adv) == y)), X_adv
+
+
+# ----------------------------------------------------------------------
+# adversarial_accuracy
+# ----------------------------------------------------------------------
+def test_pipeline_is_preprocessed_then_its_last_step_attacked(pipe, data):
+    X, y = data
+    pipe[2].seen_.clear()
+    acc, X_adv = adversarial_accuracy(pipe, X, y, return_examples=True)
+    assert pipe[2].seen_ == [len(X)]  # X went through every step but the last, once
+    Xt = pipe[:-1].transform(X)
+    expected, expected_adv = manual(pipe[-1], pipe[-1], Xt, y)
+    assert acc == expected
+    assert 0.0 <= acc <= 1.0
+    assert acc < pipe.score(X, y)  # the attack bites
+    for column in ("image", "text"):
+        np.testing.assert_array_equal(np.stack(X_adv[column]), np.stack(expected_adv[column]))
+    assert list(X_adv["tokens"]) == list(expected_adv["tokens"])
+    assert np.stack(X_adv["image"]).shape[1:] == (32, 32, 3)  # preprocessed examples
+
+
+def test_bare_classifier_equals_manual_computation(pipe, data):
+    X, y = data
+    Xt = pipe[:-1].transform(X)
+    clf = pipe[-1]
+    assert adversarial_accuracy(clf, Xt, y) == manual(clf, clf, Xt, y)[0]
+    assert adversarial_accuracy(pipe, X, list(y)) == adversarial_accuracy(clf, Xt, y)
+
+
+def test_custom_and_disabled_perturbers(pipe, data):
+    X, y = data
+    Xt = pipe[:-1].transform(X)
+    clf = pipe[-1]
+    clean = adversarial_accuracy(pipe, X, y, image_perturber=None, text_perturber=None)
+    assert clean == pytest.approx(pipe.score(X, y))
+    image_only = adversarial_accuracy(pipe, X, y, text_perturber=None)
+    assert image_only == manual(clf, clf, Xt, y, text_perturber=None)[0]
+    strong = FGSMPerturber(eps=0.3)
+    assert (
+        adversarial_accuracy(pipe, X, y, image_perturber=strong, text_perturber=None)
+        == manual(clf, clf, Xt, y, image_perturber=strong, text_perturber=None)[0]
+    )
+    assert strong.estimator is None  # the template is not modified
+
+
+def test_against_crafts_on_another_model(pipe, other_pipe, data):
+    X, y = data
+    Xt = pipe[:-1].transform(X)
+    source, target = other_pipe[-1], pipe[-1]
+    expected, _ = manual(target, source, Xt, y)
+    assert adversarial_accuracy(pipe, X, y, against=other_pipe) == expected
+    assert adversarial_accuracy(pipe, X, y, against=source) == expected
+    assert adversarial_accuracy(target, Xt, y, against=source) == expected
+    white_box = adversarial_accuracy(pipe, X, y)
+    assert adversarial_accuracy(pipe, X, y, against=pipe) == white_box
+    _, X_transfer = adversarial_accuracy(pipe, X, y, against=other_pipe, return_examples=True)
+    _, X_white = adversarial_accuracy(pipe, X, y, return_examples=True)
+    assert not np.array_equal(np.stack(X_transfer["image"]), np.stack(X_white["image"]))
+
+
+def test_against_the_clean_model_of_a_wrapper(data):
+    X, y = data
+    mmat = make_pipeline(
+        ImageResizer(size=(32, 32)),
+        GloveSequencer(),
+        AdversarialAugmentationWrapper(small_cnn(), random_state=0),
+    ).fit(X, y)
+    wrapper = mmat[-1]
+    Xt = mmat[:-1].transform(X)
+    expected, _ = manual(wrapper, wrapper.initial_estimator_, Xt, y)
+    got = adversarial_accuracy(mmat, X, y, against=wrapper.initial_estimator_)
+    assert got == expected
+    white_box, _ = manual(wrapper, wrapper.estimator_, Xt, y)
+    assert adversarial_accuracy(mmat, X, y) == white_box
+
+
+def test_against_a_model_of_other_modalities(pipe, data):
+    X, y = data
+    Xt = pipe[:-1].transform(X)
+    text_cnn = small_cnn(modalities=("text",)).fit(Xt, y)
+    # only the texts can be crafted against a Text-CNN; the images stay clean
+    expected, X_adv = manual(pipe[-1], text_cnn, Xt, y)
+    np.testing.assert_array_equal(np.stack(X_adv["image"]), np.stack(Xt["image"]))
+    assert adversarial_accuracy(pipe, X, y, against=text_cnn) == expected
+
+
+# ----------------------------------------------------------------------
+# the scorer
+# ----------------------------------------------------------------------
+def test_scorer_in_cross_validate(data):
+    X, y = data
+    pipe = make_pipeline(ImageResizer(size=(32, 32)), GloveSequencer(), small_cnn())
+    cv = StratifiedKFold(2, shuffle=True, random_state=0)
+    scoring = {"accuracy": "accuracy", "adversarial": make_adversarial_scorer()}
+    res = cross_validate(
+        pipe,
+        X,
+        y,
+        cv=cv,
+        scoring=scoring,
+        return_estimator=True,
+        return_indices=True,
+        error_score="raise",
+    )
+    assert res["test_adversarial"].shape == (2,)
+    for est, test, score in zip(res["estimator"], res["indices"]["test"], res["test_adversarial"]):
+        assert score == adversarial_accuracy(est, X.iloc[test], y[test])
+        assert 0.0 <= score <= 1.0
+
+
+def test_scorer_with_custom_perturbers(pipe, data):
+    X, y = data
+    default = make_adversarial_scorer()(pipe, X, y)
+    assert default == adversarial_accuracy(pipe, X, y)
+    # (both attacks together are stronger than the image attack alone on this model)
+    assert default < adversarial_accuracy(pipe, X, y, text_perturber=None)
+    scorer = make_adversarial_scorer(image_perturber=FGSMPerturber(eps=0.3), text_perturber=None)
+    expected = adversarial_accuracy(
+        pipe, X, y, image_perturber=FGSMPerturber(eps=0.3), text_perturber=None
+    )
+    assert scorer(pipe, X, y) == expected
+    off = make_adversarial_scorer(image_perturber=None, text_perturber=None)
+    assert off(pipe, X, y) == pytest.approx(pipe.score(X, y))
+    assert "eps=0.3" in repr(scorer)
+
+
+def test_scorer_in_grid_search(data):
+    X, y = data
+    pipe = Pipeline(
+        [
+            ("images", ImageResizer(size=(32, 32))),
+            ("texts", GloveSequencer()),
+            ("clf", small_cnn(max_epochs=1)),
+        ]
+    )
+    grid = GridSearchCV(
+        pipe,
+        {"clf__hidden_units": [8, 16]},
+        scoring={"accuracy": "accuracy", "adversarial": make_adversarial_scorer()},
+        refit="accuracy",
+        cv=2,
+        error_score="raise",
+    ).fit(X, y)
+    results = grid.cv_results_
+    assert np.isfinite(results["mean_test_adversarial"]).all()
+    assert ((results["mean_test_adversarial"] >= 0) & (results["mean_test_adversarial"] <= 1)).all()
+    best = int(np.argmax(results["mean_test_accuracy"]))
+    assert grid.best_index_ == best
+    assert grid.best_params_ == results["params"][best]
+
+
+def test_scorer_is_picklable(pipe, data):
+    X, y = data
+    scorer = make_adversarial_scorer()
+    again = pickle.loads(pickle.dumps(scorer))
+    assert again(pipe, X, y) == scorer(pipe, X, y)
+    custom = make_adversarial_scorer(image_perturber=FGSMPerturber(eps=0.05), text_perturber=None)
+    again = pickle.loads(pickle.dumps(custom))
+    assert again.image_perturber.eps == 0.05 and again.text_perturber is None
