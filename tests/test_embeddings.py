@@ -122,13 +122,10 @@ def test_ann_recall_disk_cache_and_auto(glove, tmp_path, monkeypatch):
     np.testing.assert_array_equal(again[0], idx)
     np.testing.assert_array_equal(again[1], dist)
 
-    # "auto" uses the cached graph, even for a single query
-    def no_exact(*args, **kwargs):
-        raise AssertionError("auto searched exactly although a graph is cached")
-
-    monkeypatch.setattr(emb, "_exact_neighbors", no_exact)
+    # "auto" picks by table size only: a cached graph does not change its answer
     auto = nearest_neighbors(twin, rows[:1], k, algorithm="auto", cache_dir=cache)
-    np.testing.assert_array_equal(auto[0], idx[:1])
+    exact = nearest_neighbors(twin, rows[:1], k, algorithm="exact")
+    np.testing.assert_array_equal(auto[0], exact[0])
 
     # the 16-wide graph serves up to 15 neighbours; 16 needs a wider graph
     wide, _ = nearest_neighbors(twin, rows, 15, algorithm="ann", cache_dir=cache)
@@ -532,7 +529,7 @@ def test_auto_searches_exactly_for_few_queries(glove5k, tmp_path, forbid_graph_b
     assert [p.name for p in (cache / "knn").iterdir()] == [stale.name]  # nothing written
 
 
-def test_auto_builds_the_graph_past_the_exact_budget(glove5k, tmp_path, monkeypatch):
+def test_auto_builds_the_graph_for_large_tables(glove5k, tmp_path, monkeypatch):
     import pynndescent
 
     calls = []
@@ -542,9 +539,9 @@ def test_auto_builds_the_graph_past_the_exact_budget(glove5k, tmp_path, monkeypa
         raise _NoGraphBuilding
 
     monkeypatch.setattr(pynndescent, "NNDescent", record)
-    monkeypatch.setattr(emb, "_EXACT_BUDGET", 10_000)  # 2 queries x 5,000 words fit
-    nearest_neighbors(glove5k, [0, 1], 5, cache_dir=tmp_path)  # exact: no call
+    nearest_neighbors(glove5k, [0, 1], 5, cache_dir=tmp_path)  # 5,000 words: exact
     assert calls == []
+    monkeypatch.setattr(emb, "_EXACT_MAX_WORDS", 4_999)  # now the table is "large"
     with pytest.raises(_NoGraphBuilding):
         nearest_neighbors(glove5k, [0, 1, 2], 5, metric="cosine", cache_dir=tmp_path)
     (shape, kwargs) = calls[0]
