@@ -32,6 +32,9 @@ _CALLER = "MultiModalCNNClassifier"
 
 # Rows per forward pass at prediction / gradient time (bounds memory).
 _INFERENCE_BATCH = 256
+# Input-gradient passes run in small batches: on CPU a backward pass over 256 rows took
+# 2.15x the time of the same rows in batches of 32 (benchmarks/results/speed.md).
+_GRADIENT_BATCH = 32
 
 # Parameters that define the network; warm starting requires them unchanged.
 _ARCHITECTURE_PARAMS = (
@@ -802,8 +805,8 @@ class MultiModalCNNClassifier(ClassifierMixin, BaseEstimator):
         y_enc = None if y is None else self._encode_labels(y, n)
         modalities = list(inputs)
         grads = {m: [] for m in modalities}
-        for start in range(0, n, _INFERENCE_BATCH):
-            stop = start + _INFERENCE_BATCH
+        for start in range(0, n, _GRADIENT_BATCH):
+            stop = start + _GRADIENT_BATCH
             batch = {
                 m: self._as_tensor(a[start:stop]).requires_grad_(True) for m, a in inputs.items()
             }
