@@ -145,7 +145,7 @@ def plot_examples(examples, path):
                     ax,
                     words[line : line + 8],
                     marks[line : line + 8],
-                    top - 0.12 - 0.11 * (line // 8),
+                    top - 0.15 - 0.11 * (line // 8),
                 )
     fig.suptitle(
         "Adversarial examples against MMN (substituted words in red)", fontsize=11, y=0.995

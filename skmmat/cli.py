@@ -55,7 +55,7 @@ def _build_parser():
         "accuracy. With --out, also write report.md, table1.png and examples.png.",
     )
     demo.add_argument("--out", type=Path, help="folder for report.md, table1.png, examples.png")
-    demo.add_argument("--n-samples", type=int, default=600, help="demo tweets (default: 600)")
+    demo.add_argument("--n-samples", type=int, default=800, help="demo tweets (default: 800)")
     demo.add_argument(
         "--image-size", type=int, default=64, help="side of the resized images (default: 64)"
     )
@@ -177,7 +177,7 @@ def _demo(args):
         progress=progress,
         random_state=args.seed,
         image_size=(args.image_size, args.image_size),
-        **_classifier_params(args, default_epochs=10),
+        **_classifier_params(args, default_epochs=15),
     )
     print()
     print(format_table(results))
