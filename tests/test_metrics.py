@@ -4,7 +4,6 @@ import pickle
 
 import numpy as np
 import pytest
-import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_validate
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -35,15 +34,6 @@ SMALL = {
 
 def small_cnn(**params):
     return MultiModalCNNClassifier(**{**SMALL, **params})
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _single_torch_thread():
-    """One intra-op torch thread for this module's fits, restored after."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 @pytest.fixture(scope="module")

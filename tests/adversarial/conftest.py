@@ -7,7 +7,6 @@ data flow of Algorithm 1, not accuracy.
 
 import numpy as np
 import pytest
-import torch
 from sklearn.pipeline import make_pipeline
 
 from skmmat import GloveSequencer, ImageResizer, MultiModalCNNClassifier, make_crisis_tweets
@@ -33,15 +32,6 @@ def stack(column):
 def small_cnn(**params):
     """An unfitted small MultiModalCNNClassifier (``params`` override SMALL)."""
     return MultiModalCNNClassifier(**{**SMALL, "max_epochs": 3, "random_state": 0, **params})
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _single_torch_thread():
-    """One intra-op torch thread per test module (tiny batches), restored after."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 @pytest.fixture(scope="session")

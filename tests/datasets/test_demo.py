@@ -3,7 +3,6 @@
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 
@@ -18,15 +17,6 @@ from skmmat.datasets._demo import DEMO_EVENTS
 from skmmat.metrics import adversarial_accuracy
 
 COLUMNS = ["tweet_id", "image_id", "event", "text", "image", "label"]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _single_torch_thread():
-    """One intra-op torch thread for this module's fits, restored after."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 @pytest.fixture(scope="module")

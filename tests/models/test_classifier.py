@@ -71,21 +71,6 @@ def make_frame(n=120, n_classes=2, image_size=16, n_words=15, dim=50, seed=0, la
     return X, y
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _single_torch_thread():
-    """Run this module's tiny fits on one intra-op thread, then restore.
-
-    With tiny batches, thread synchronisation dominates, and when other
-    processes (e.g. pytest-xdist workers) share the 2 cores, a 2-thread pool
-    can be an order of magnitude slower. The library itself never changes
-    the thread count.
-    """
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.fixture(scope="module")
 def fitted():
     """A small fitted MMN reused by the inference / gradient tests."""
