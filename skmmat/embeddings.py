@@ -24,6 +24,7 @@ import hashlib
 import io
 import os
 import threading
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -470,28 +471,53 @@ def _exact_memoized(table, rows, k, metric):
     return np.stack([f[0] for f in found]), np.stack([f[1] for f in found])
 
 
-def _exact_neighbors(vectors, rows, k, metric, chunk=512):
-    data = vectors
+#: elements of one (queries x table words) distance block: 16 M floats, 64 MB
+_BLOCK_ELEMENTS = 1 << 24
+
+
+def _block_rows(n_words):
+    """Queries per distance block, bounding its memory whatever the table's size."""
+    return max(1, _BLOCK_ELEMENTS // max(1, n_words))
+
+
+def _exact_neighbors(vectors, rows, k, metric):
+    """Brute-force k nearest other rows of ``rows``, closest first.
+
+    Blocks of queries are searched against the whole table with one matrix
+    product and ``torch.topk`` each (several times faster than numpy's
+    argpartition, multi-threaded, and no int64 index matrix of the block's
+    size); a block holds :data:`_BLOCK_ELEMENTS` distances at most.
+    """
+    import torch
+
+    with warnings.catch_warnings():
+        # the table is read-only, and nothing here writes to it
+        warnings.filterwarnings("ignore", "The given NumPy array is not writable")
+        data = torch.from_numpy(np.ascontiguousarray(vectors, dtype=np.float32))
     if metric == "cosine":
-        norms = np.linalg.norm(data, axis=1, keepdims=True)
-        data = data / np.maximum(norms, 1e-12)
-    sq = np.einsum("ij,ij->i", data, data)
+        data = data / data.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    sq = torch.einsum("ij,ij->i", data, data)
     out_idx = np.empty((rows.size, k), np.int64)
     out_dist = np.empty((rows.size, k), np.float32)
-    for start in range(0, rows.size, chunk):
-        q = rows[start : start + chunk]
-        # squared euclidean distance; for unit vectors it is 2 - 2 cos
-        d2 = sq[q, None] - 2.0 * (data[q] @ data.T) + sq[None, :]
-        d2[np.arange(q.size), q] = np.inf  # the word itself
-        part = np.argpartition(d2, k - 1, axis=1)[:, :k]
-        part_d = np.take_along_axis(d2, part, axis=1)
-        order = np.lexsort((part, part_d), axis=1)
-        idx = np.take_along_axis(part, order, axis=1)
-        dist = np.maximum(np.take_along_axis(part_d, order, axis=1), 0.0)
-        # squared distance of unit vectors is 2 - 2 cos, so cosine distance is half of it
-        dist = dist / 2.0 if metric == "cosine" else np.sqrt(dist)
-        out_idx[start : start + q.size] = idx
-        out_dist[start : start + q.size] = dist
+    chunk = _block_rows(len(data))
+    with torch.no_grad():
+        for start in range(0, rows.size, chunk):
+            q = torch.from_numpy(rows[start : start + chunk])
+            # squared euclidean distance less the query's constant |q|^2, in place
+            d2 = data[q] @ data.T
+            d2.mul_(-2.0).add_(sq)
+            d2[torch.arange(len(q)), q] = torch.inf  # the word itself
+            part_d, part = torch.topk(d2, k, dim=1, largest=False, sorted=False)
+            part_d = (part_d + sq[q, None]).clamp_min_(0.0).numpy()
+            part = part.numpy()
+            # closest first, ties by row number
+            order = np.lexsort((part, part_d), axis=1)
+            idx = np.take_along_axis(part, order, axis=1)
+            dist = np.take_along_axis(part_d, order, axis=1)
+            # squared distance of unit vectors is 2 - 2 cos, so cosine distance is half of it
+            dist = dist / 2.0 if metric == "cosine" else np.sqrt(dist)
+            out_idx[start : start + len(q)] = idx
+            out_dist[start : start + len(q)] = dist
     return out_idx, out_dist
 
 
@@ -509,45 +535,50 @@ def _drop_self(idx, dist, rows, k):
     return idx[:, :k].astype(np.int64), dist[:, :k].astype(np.float32)
 
 
-def _graph_key(table, metric, random_state):
-    return (table.fingerprint, metric, random_state)
+def _graph_key(table, metric, random_state, width):
+    return (table.fingerprint, metric, random_state, width)
 
 
 def _graph_width(n_neighbors):
-    # one extra for the word itself; at least 16 for a well-connected graph
-    return max(n_neighbors + 1, 16)
+    """Width of the k-NN graph that serves ``n_neighbors`` candidates.
+
+    About twice the neighbours asked for, rounded up to a multiple of 8 and
+    at least 16: NN-descent's recall of the first k entries grows with the
+    graph's width (for k = 10 on GloVe 6B: 0.927 at width 16, 0.967 at 24;
+    ``benchmarks/speed.py``). Every k maps to one width, and a graph serves
+    only the k of its width, so the candidates never depend on which graphs
+    an earlier call happened to cache.
+    """
+    width = max(2 * n_neighbors + 4, 16)
+    return -(-width // 8) * 8
 
 
-def _cached_graph(table, n_neighbors, metric, random_state, cache_dir):
-    key = _graph_key(table, metric, random_state)
+def _cached_graph(table, metric, random_state, width, cache_dir):
+    key = _graph_key(table, metric, random_state, width)
     with _LOCK:
         hit = _GRAPH_CACHE.get(key)
-        if hit is not None and hit[0].shape[1] >= n_neighbors + 1:
+        if hit is not None:
             return hit
-        folder = get_cache_dir(cache_dir) / "knn"
-        best = None
-        for path in folder.glob(f"{table.fingerprint}-{metric}-rs{random_state}-k*.npz"):
-            width = path.stem.rsplit("-k", 1)[1]
-            if not width.isdigit():
-                continue  # another process's temporary file, still being written
-            width = int(width)
-            if width >= n_neighbors + 1 and (best is None or width < best[0]):
-                best = (width, path)
-        if best is None:
+        path = get_cache_dir(cache_dir) / "knn" / _graph_file(table, metric, random_state, width)
+        if not path.is_file():
             return None
-        with np.load(best[1], allow_pickle=False) as data:
+        with np.load(path, allow_pickle=False) as data:
             graph = (data["indices"], data["distances"])
         _GRAPH_CACHE[key] = graph
         return graph
 
 
+def _graph_file(table, metric, random_state, width):
+    return f"{table.fingerprint}-{metric}-rs{random_state}-k{width}.npz"
+
+
 def _knn_graph(table, n_neighbors, metric, random_state, n_jobs, cache_dir):
-    cached = _cached_graph(table, n_neighbors, metric, random_state, cache_dir)
+    width = _graph_width(n_neighbors)
+    cached = _cached_graph(table, metric, random_state, width, cache_dir)
     if cached is not None:
         return cached
     from pynndescent import NNDescent
 
-    width = _graph_width(n_neighbors)
     index = NNDescent(
         table.vectors,
         metric=metric,
@@ -562,10 +593,10 @@ def _knn_graph(table, n_neighbors, metric, random_state, n_jobs, cache_dir):
     distances = distances.astype(np.float32)
     folder = get_cache_dir(cache_dir) / "knn"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{table.fingerprint}-{metric}-rs{random_state}-k{width}.npz"
+    path = folder / _graph_file(table, metric, random_state, width)
     tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
     np.savez(tmp, indices=indices, distances=distances)
     os.replace(tmp, path)
     with _LOCK:
-        _GRAPH_CACHE[_graph_key(table, metric, random_state)] = (indices, distances)
+        _GRAPH_CACHE[_graph_key(table, metric, random_state, width)] = (indices, distances)
     return indices, distances

@@ -102,11 +102,12 @@ def test_ann_recall_disk_cache_and_auto(glove, tmp_path, monkeypatch):
     np.testing.assert_allclose(dist[same], ex_dist[same], rtol=1e-4, atol=1e-5)
 
     # the graph of the whole table is on disk, keyed by the table's content
-    graph = cache / "knn" / f"{table.fingerprint}-euclidean-rs0-k16.npz"
+    # (24 wide for 10 neighbours: about twice k, a multiple of 8)
+    graph = cache / "knn" / f"{table.fingerprint}-euclidean-rs0-k24.npz"
     assert graph.is_file()
     with np.load(graph) as data:
-        assert data["indices"].shape == (20000, 16)
-        assert data["distances"].shape == (20000, 16)
+        assert data["indices"].shape == (20000, 24)
+        assert data["distances"].shape == (20000, 24)
     assert not list((cache / "knn").glob("*.tmp*"))
 
     # a new process: no graph in memory, and building one is forbidden
@@ -127,11 +128,13 @@ def test_ann_recall_disk_cache_and_auto(glove, tmp_path, monkeypatch):
     exact = nearest_neighbors(twin, rows[:1], k, algorithm="exact")
     np.testing.assert_array_equal(auto[0], exact[0])
 
-    # the 16-wide graph serves up to 15 neighbours; 16 needs a wider graph
-    wide, _ = nearest_neighbors(twin, rows, 15, algorithm="ann", cache_dir=cache)
-    np.testing.assert_array_equal(wide[:, :k], idx)
-    with pytest.raises(_NoGraphBuilding):
-        nearest_neighbors(twin, rows, 16, algorithm="ann", cache_dir=cache)
+    # the 24-wide graph serves every k that maps to width 24 (7 to 10) ...
+    fewer, _ = nearest_neighbors(twin, rows, 7, algorithm="ann", cache_dir=cache)
+    np.testing.assert_array_equal(fewer, idx[:, :7])
+    # ... and no other k, so the candidates never depend on what was cached first
+    for other in (6, 11):
+        with pytest.raises(_NoGraphBuilding):
+            nearest_neighbors(twin, rows, other, algorithm="ann", cache_dir=cache)
     # another metric or seed is another graph
     with pytest.raises(_NoGraphBuilding):
         nearest_neighbors(twin, rows, k, algorithm="ann", metric="cosine", cache_dir=cache)

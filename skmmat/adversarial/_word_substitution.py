@@ -7,7 +7,7 @@ import numbers
 import numpy as np
 
 from .._validation import check_array_column
-from ..embeddings import _ALGORITHMS, _METRICS, load_vectors, nearest_neighbors
+from ..embeddings import _ALGORITHMS, _METRICS, _block_rows, load_vectors, nearest_neighbors
 from ._base import BasePerturber, as_cells
 
 __all__ = ["WordSubstitutionPerturber"]
@@ -247,14 +247,15 @@ def _n_words(row):
     return int(nz[-1]) + 1 if nz.size else 0
 
 
-def _match_rows(table, queries, caller, chunk=128):
+def _match_rows(table, queries, caller):
     """Rows of ``table`` equal to each query vector; ValueError if one is none.
 
     Each distinct vector is searched once (a tweet corpus repeats its words
-    many times), ``chunk`` of them at a time against the whole table, which
-    bounds the ``(chunk, n_words)`` distance buffer.
+    many times), a block of them at a time against the whole table, which
+    bounds the ``(block, n_words)`` distance buffer (64 MB).
     """
     vectors = table.vectors
+    chunk = _block_rows(len(vectors))
     sq = np.einsum("ij,ij->i", vectors, vectors)
     distinct, inverse = np.unique(queries, axis=0, return_inverse=True)
     found = np.empty(len(distinct), dtype=np.int64)
