@@ -54,8 +54,11 @@ def check_dataframe(X, columns=(), *, caller="this estimator", allow_empty=False
     return X
 
 
-def check_array_column(X, column, *, ndim, last_dim=None, caller="this estimator"):
+def check_array_column(X, column, *, ndim, last_dim=None, axes=None, caller="this estimator"):
     """Stack a column of per-row arrays into one float32 array.
+
+    The cells are written one by one into a single new array: one copy of
+    the column's data, whatever its dtype and whatever ``axes`` asks.
 
     Parameters
     ----------
@@ -67,12 +70,16 @@ def check_array_column(X, column, *, ndim, last_dim=None, caller="this estimator
         Required number of dimensions of each cell.
     last_dim : int, optional
         Required size of the last axis of each cell.
+    axes : tuple of int, optional
+        Permutation of each cell's axes in the result (``(2, 0, 1)`` turns
+        channels-last images into channels-first), as in ``np.transpose``.
     caller : str
         Name of the caller, used in error messages.
 
     Returns
     -------
     stacked : ndarray of shape (n_rows, *cell_shape), dtype float32
+        C-contiguous; ``cell_shape`` permuted by ``axes`` when given.
 
     Raises
     ------
@@ -106,15 +113,22 @@ def check_array_column(X, column, *, ndim, last_dim=None, caller="this estimator
                 f"{caller}: column {column!r} holds arrays of different shapes: "
                 f"{first_shape} in the first row, {shape} in row {X.index[i]!r}."
             )
-    try:
-        stacked = np.stack(values).astype(np.float32, copy=False)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{caller}: column {column!r} holds non-numeric arrays.") from exc
-    if not np.isfinite(stacked).all():
-        bad = int(np.flatnonzero(~np.isfinite(stacked.reshape(len(stacked), -1)).all(1))[0])
-        raise ValueError(
-            f"{caller}: column {column!r}, row {X.index[bad]!r} contains NaN or infinite values."
-        )
+    cell_shape = first_shape if axes is None else tuple(first_shape[a] for a in axes)
+    stacked = np.empty((len(values), *cell_shape), dtype=np.float32)
+    for i, cell in enumerate(values):
+        try:
+            cell = np.asarray(cell)
+            if cell.dtype.kind not in "biuf":
+                raise TypeError(cell.dtype)
+            stacked[i] = cell if axes is None else cell.transpose(axes)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"{caller}: column {column!r}, row {X.index[i]!r} holds non-numeric values."
+            ) from exc
+        if not np.isfinite(stacked[i]).all():
+            raise ValueError(
+                f"{caller}: column {column!r}, row {X.index[i]!r} contains NaN or infinite values."
+            )
     return stacked
 
 

@@ -366,10 +366,15 @@ class MultiModalCNNClassifier(ClassifierMixin, BaseEstimator):
         inputs = {}
         for m in modalities:
             if m == "image":
-                arr = check_array_column(X, "image", ndim=3, last_dim=3, caller=_CALLER)
+                # channels first, as the convolutions want them, in the one copy
+                arr = check_array_column(
+                    X, "image", ndim=3, last_dim=3, axes=(2, 0, 1), caller=_CALLER
+                )
             else:
                 arr = check_array_column(X, "text", ndim=2, caller=_CALLER)
             shape = tuple(int(s) for s in arr.shape[1:])
+            if m == "image":
+                shape = (shape[1], shape[2], shape[0])  # reported channels last, as given
             if reference is not None and shape != tuple(reference[m]):
                 raise ValueError(
                     f"{_CALLER}: column {m!r} holds arrays of shape {shape}, but the model "
@@ -383,7 +388,6 @@ class MultiModalCNNClassifier(ClassifierMixin, BaseEstimator):
                         f"{n_blocks} pooling blocks (image_filters) each side must be at "
                         f"least {side} pixels."
                     )
-                arr = np.ascontiguousarray(arr.transpose(0, 3, 1, 2))
             elif shape[0] < text_window:
                 raise ValueError(
                     f"{_CALLER}: column 'text' holds sequences of {shape[0]} word positions, "
