@@ -7,11 +7,15 @@ The text columns on the four paper events, 5 seeds, Algorithm 1 (one round)::
     python benchmarks/table1.py --data ../shared/data/crisismmd --seeds 5 \\
         --json benchmarks/results/table1.json --markdown benchmarks/results/table1.md
 
-The same with three rounds of adversarial training, a grid search and the
-TF-IDF baseline::
+One and three rounds of adversarial training side by side, with a grid
+search and the TF-IDF baseline, on 8 processes::
 
-    python benchmarks/table1.py --data ../shared/data/crisismmd --seeds 5 --rounds 3 \\
-        --grid --baseline --json benchmarks/results/table1_r3.json
+    python benchmarks/table1.py --data ../shared/data/crisismmd --seeds 5 --rounds 1 3 \\
+        --grid --baseline --jobs 8 --json benchmarks/results/table1.json
+
+One table from the records of several runs (say, one per event)::
+
+    python benchmarks/table1.py --from-json a.json b.json --markdown table1.md
 
 Protocol per event and seed: a stratified test split of ``--test-size`` of the
 event's rows (``random_state = seed``), the rest for training (early stopping
@@ -31,7 +35,9 @@ iterative image attack plus Eq. 2 on text; image models only).
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import json
+import multiprocessing
 import os
 import platform
 import sys
@@ -47,7 +53,13 @@ from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import make_pipeline
 
 from skmmat import load_crisismmd, make_crisis_tweets
-from skmmat.experiments import PAPER_TABLE1, TABLE1_MODELS, make_table1_model, run_table1
+from skmmat.experiments import (
+    PAPER_TABLE1,
+    PLAIN_COUNTERPART,
+    TABLE1_MODELS,
+    make_table1_model,
+    run_table1,
+)
 from skmmat.metrics import make_adversarial_scorer
 from skmmat.preprocessing import tokenize_tweet
 
@@ -60,7 +72,7 @@ GRID = {
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, required=True, help="CrisisMMD v2.0 root")
+    parser.add_argument("--data", type=Path, help="CrisisMMD v2.0 root")
     parser.add_argument("--events", nargs="+", default=list(PAPER_TABLE1))
     parser.add_argument(
         "--models", nargs="+", choices=list(TABLE1_MODELS), default=list(TABLE1_MODELS)
@@ -70,8 +82,17 @@ def parse_args(argv=None):
     parser.add_argument(
         "--rounds",
         type=int,
-        default=1,
-        help="n_rounds of the _adv models and MMAT (1 = Algorithm 1)",
+        nargs="+",
+        default=[1],
+        help="n_rounds of the _adv models and MMAT (1 = Algorithm 1); several values "
+        "train the adversarial models once per value, beside one plain model",
+    )
+    parser.add_argument(
+        "--warm-start",
+        choices=["multi", "always", "never"],
+        default="multi",
+        help="the wrapper's warm_start: 'multi' (default) continues training across rounds "
+        "when n_rounds > 1 and refits from scratch for Algorithm 1's single round",
     )
     parser.add_argument("--epochs", type=int, default=50, help="max_epochs (default 50)")
     parser.add_argument(
@@ -92,9 +113,31 @@ def parse_args(argv=None):
         metavar="N",
         help="also run the image and multimodal columns on N demo tweets",
     )
-    parser.add_argument("--json", type=Path, help="write the records as JSON")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="processes: the grid search's, and one (event, seed) split per process, "
+        "each with one torch thread (default 1)",
+    )
+    parser.add_argument(
+        "--from-json",
+        type=Path,
+        nargs="+",
+        metavar="PATH",
+        help="run nothing: summarise the records of earlier --json files",
+    )
+    parser.add_argument("--json", type=Path, help="write the records as JSON (after each split)")
     parser.add_argument("--markdown", type=Path, help="write the Table-I-shaped summary")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.from_json is None and args.data is None:
+        parser.error("--data is required (or --from-json to summarise earlier runs)")
+    if args.jobs < 1:
+        parser.error(f"--jobs must be >= 1, got {args.jobs}")
+    if min(args.rounds) < 1:
+        parser.error(f"--rounds must be >= 1, got {args.rounds}")
+    args.rounds = sorted(set(args.rounds))
+    return args
 
 
 def tfidf_baseline(X_tr, y_tr, X_te, y_te):
@@ -119,7 +162,11 @@ def tfidf_baseline(X_tr, y_tr, X_te, y_te):
 def grid_search(X_tr, y_tr, args):
     """Grid-search Text-CNN on the training rows, scoring clean and adversarial accuracy."""
     model = make_table1_model(
-        "text_cnn", vectors=args.vectors, max_epochs=args.epochs, random_state=0
+        "text_cnn",
+        vectors=args.vectors,
+        max_epochs=args.epochs,
+        random_state=0,
+        n_threads=1 if args.jobs > 1 else None,
     )
     search = GridSearchCV(
         model,
@@ -127,6 +174,7 @@ def grid_search(X_tr, y_tr, args):
         cv=3,
         refit=False,
         scoring={"accuracy": "accuracy", "adversarial": make_adversarial_scorer()},
+        n_jobs=args.jobs,
     )
     search.fit(X_tr, y_tr)
     res = search.cv_results_
@@ -143,33 +191,171 @@ def grid_search(X_tr, y_tr, args):
     )
 
 
-def run_split(X_tr, y_tr, X_te, y_te, models, params, args):
-    results = run_table1(
-        X_tr,
-        y_tr,
-        X_te,
-        y_te,
-        models=models,
-        pgd=any("image" in TABLE1_MODELS[m][0] for m in models),
-        vectors=args.vectors,
-        n_rounds=args.rounds,
-        max_epochs=args.epochs,
-        **params,
+def run_split(X_tr, y_tr, X_te, y_te, models, params, args, *, dataset="crisismmd"):
+    """Records of every model on one split, adversarial ones once per ``--rounds`` value."""
+    records = []
+    for i, n_rounds in enumerate(args.rounds):
+        # the plain models are recorded once; later values retrain them only as
+        # the transfer attack's source (same seed: the same model)
+        wanted = models if i == 0 else [m for m in models if TABLE1_MODELS[m][1]]
+        if not wanted:
+            break
+        warm = args.warm_start == "always" or (args.warm_start == "multi" and n_rounds > 1)
+        results = run_table1(
+            X_tr,
+            y_tr,
+            X_te,
+            y_te,
+            models=wanted,
+            pgd=any("image" in TABLE1_MODELS[m][0] for m in wanted),
+            vectors=args.vectors,
+            n_rounds=n_rounds,
+            warm_start=warm,
+            max_epochs=args.epochs,
+            **params,
+        )
+        for name, result in results.items():
+            adversarial = TABLE1_MODELS[name][1]
+            records.append(
+                {
+                    "dataset": dataset,
+                    "n_rounds": n_rounds if adversarial else None,
+                    "warm_start": warm if adversarial else None,
+                    **result.record(),
+                }
+            )
+    return records
+
+
+def run_event_seed(event, seed, X, y, models, params, args):
+    """Records of one (event, seed) split: every model, then the baseline."""
+    X_tr, X_te, y_tr, y_te = train_test_split(
+        X, y, test_size=args.test_size, stratify=y, random_state=seed
     )
-    return [r.record() for r in results.values()]
+    base = {"event": event, "seed": seed, "n_train": len(X_tr), "n_test": len(X_te)}
+    records = []
+    if models:
+        for rec in run_split(
+            X_tr, y_tr, X_te, y_te, models, {"random_state": seed, **params}, args
+        ):
+            records.append({**base, **rec, "params": params})
+    if args.baseline:
+        acc, seconds = tfidf_baseline(X_tr, y_tr, X_te, y_te)
+        records.append(
+            {
+                **base,
+                "dataset": "crisismmd",
+                "n_rounds": None,
+                "warm_start": None,
+                "model": "tfidf_logreg",
+                "clean_accuracy": acc,
+                "fit_seconds": seconds,
+            }
+        )
+    return records
 
 
-def summarise(records, events, models, *, dataset):
+def run_demo_seed(seed, models, args):
+    """Records of the image and multimodal columns on one split of the demo data."""
+    demo = make_crisis_tweets(args.demo, random_state=0)
+    X, y = demo[["image", "text"]], demo["label"].to_numpy()
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.25, stratify=y, random_state=seed)
+    base = {"event": "demo", "seed": seed, "n_train": len(X_tr), "n_test": len(X_te)}
+    return [
+        {**base, **rec}
+        for rec in run_split(
+            X_tr, y_tr, X_te, y_te, models, {"random_state": seed}, args, dataset="demo"
+        )
+    ]
+
+
+def _one_thread():
+    # each worker process trains on one core; torch's default would oversubscribe
+    torch.set_num_threads(1)
+
+
+def _progress_line(label, records):
+    return f"{label}: " + ", ".join(
+        f"{column_label(r)} {100 * r['clean_accuracy']:.1f}"
+        + (f"/{100 * r['adversarial_accuracy']:.1f}" if "adversarial_accuracy" in r else "")
+        for r in records
+    )
+
+
+def column_key(record):
+    """(model, n_rounds, warm_start) of a record: a column of the table."""
+    return (record["model"], record.get("n_rounds"), record.get("warm_start"))
+
+
+def column_label(record_or_key):
+    model, n_rounds, warm = (
+        column_key(record_or_key) if isinstance(record_or_key, dict) else record_or_key
+    )
+    label = TABLE1_MODELS[model][2] if model in TABLE1_MODELS else model
+    if n_rounds is None:
+        return label
+    return f"{label} ({n_rounds} round{'s' * (n_rounds > 1)}{', warm' if warm else ''})"
+
+
+def _sort_key(record):
+    order = [*TABLE1_MODELS, "tfidf_logreg"]
+    return (
+        record["dataset"],
+        record["event"],
+        record["seed"],
+        order.index(record["model"]),
+        record.get("n_rounds") or 0,
+        bool(record.get("warm_start")),
+    )
+
+
+def run_tasks(tasks, args, write):
+    """Run ``(label, function, arguments)`` tasks, on ``args.jobs`` processes.
+
+    ``write(records)`` is called with all the records so far after each task,
+    so an interrupted run keeps what finished.
+    """
+    records = []
+
+    def done(label, new):
+        nonlocal records
+        records = sorted(records + new, key=_sort_key)
+        print(_progress_line(label, new), flush=True)
+        write(records)
+
+    if args.jobs == 1:
+        for label, function, arguments in tasks:
+            done(label, function(*arguments, args))
+        return records
+    context = multiprocessing.get_context("spawn")  # no fork of a process holding torch threads
+    with concurrent.futures.ProcessPoolExecutor(
+        min(args.jobs, len(tasks)) or 1, mp_context=context, initializer=_one_thread
+    ) as pool:
+        futures = {
+            pool.submit(function, *arguments, args): label for label, function, arguments in tasks
+        }
+        for future in concurrent.futures.as_completed(futures):
+            done(futures[future], future.result())
+    return records
+
+
+def summarise(records, events, columns, *, dataset):
     """Table-I-shaped Markdown: per event, original and adversarial rows, mean +- std."""
     df = pd.DataFrame(records)
+    if df.empty:
+        return ""
     df = df[df["dataset"] == dataset]
     if df.empty:
         return ""
-    labels = [TABLE1_MODELS[m][2] if m in TABLE1_MODELS else m for m in models]
-    lines = ["| event | row | " + " | ".join(labels) + " |", "|---|---|" + "---|" * len(models)]
+    rounds = df["n_rounds"].fillna(0).astype(int)
+    warm_starts = df.get("warm_start", pd.Series(None, index=df.index)).map(lambda v: v is True)
+    lines = [
+        "| event | row | " + " | ".join(column_label(c) for c in columns) + " |",
+        "|---|---|" + "---|" * len(columns),
+    ]
 
     def cell(sub, column):
-        values = sub[column].dropna()
+        values = sub[column].dropna() if column in sub else pd.Series(dtype=float)
         if values.empty:
             return "-"
         return f"{100 * values.mean():.2f} ± {100 * values.std(ddof=0):.2f}"
@@ -183,40 +369,119 @@ def summarise(records, events, models, *, dataset):
             "adversarial (white-box)": [],
             "adversarial (from plain)": [],
             "PGD-10": [],
+            "paper original": [],
+            "paper adversarial": [],
         }
-        paper = {"paper original": [], "paper adversarial": []}
-        for model in models:
-            sub = part[part["model"] == model]
+        for model, n_rounds, warm in columns:
+            sub = part[
+                (part["model"] == model)
+                & (rounds[part.index] == (n_rounds or 0))
+                & (warm_starts[part.index] == bool(warm))
+            ]
             rows["original"].append(cell(sub, "clean_accuracy"))
             rows["adversarial (white-box)"].append(
                 cell(sub, "adversarial_accuracy") if model != "tfidf_logreg" else "-"
             )
             rows["adversarial (from plain)"].append(
-                cell(sub, "transfer_accuracy") if model.endswith("_adv") or model == "mmat" else "-"
+                cell(sub, "transfer_accuracy") if model in PLAIN_COUNTERPART else "-"
             )
-            rows["PGD-10"].append(cell(sub, "pgd_accuracy") if "pgd_accuracy" in sub else "-")
-            ref = PAPER_TABLE1.get(event, {}).get(model)
-            paper["paper original"].append(
-                f"{ref[0]:.2f}" if ref and dataset == "crisismmd" else "-"
+            rows["PGD-10"].append(cell(sub, "pgd_accuracy"))
+            # the paper's numbers are Algorithm 1's: one round
+            ref = (
+                PAPER_TABLE1.get(event, {}).get(model)
+                if n_rounds in (None, 1) and not warm
+                else None
             )
-            paper["paper adversarial"].append(
-                f"{ref[1]:.2f}" if ref and dataset == "crisismmd" else "-"
-            )
-        if all(c == "-" for c in rows["PGD-10"]):
-            del rows["PGD-10"]
-        for name, cells in {**rows, **paper}.items():
+            show = ref and dataset == "crisismmd"
+            rows["paper original"].append(f"{ref[0]:.2f}" if show else "-")
+            rows["paper adversarial"].append(f"{ref[1]:.2f}" if show else "-")
+        for name, cells in rows.items():
             if all(c == "-" for c in cells):
                 continue
             lines.append(f"| {event} | {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
+def present_columns(records, dataset):
+    order = [*TABLE1_MODELS, "tfidf_logreg"]
+    keys = {column_key(r) for r in records if r["dataset"] == dataset}
+    return sorted(keys, key=lambda k: (order.index(k[0]), k[1] or 0, bool(k[2])))
+
+
+def load_records(paths):
+    """Records and metadata of earlier ``--json`` files."""
+    records, metas = [], []
+    for path in paths:
+        try:
+            report = json.loads(Path(path).read_text())
+        except (OSError, ValueError) as exc:
+            raise SystemExit(f"--from-json: cannot read {path}: {exc}") from None
+        if not isinstance(report, dict) or "records" not in report:
+            raise SystemExit(f"--from-json: {path} is not a table1.py --json report")
+        for record in report["records"]:
+            if not TABLE1_MODELS.get(record["model"], (None, False))[1]:
+                record["n_rounds"] = None  # older reports gave plain models a round count
+            record.setdefault("warm_start", False if record["n_rounds"] else None)
+            records.append(record)
+        metas.append(report.get("meta", {}))
+    return sorted(records, key=_sort_key), metas
+
+
+def write_summary(args, records, metas):
+    """Print the Table-I-shaped Markdown report and write it to ``--markdown``."""
+    seeds = sorted({r["seed"] for r in records})
+    text = [f"# Table I ({len(seeds)} seeds)", ""]
+    text += [f"`{m['command']}`" for m in metas if "command" in m]
+    text += ["", "; ".join(sorted({m["machine"] for m in metas if "machine" in m})), ""]
+    events = list(dict.fromkeys(r["event"] for r in records if r["dataset"] == "crisismmd"))
+    text.append(
+        summarise(records, events, present_columns(records, "crisismmd"), dataset="crisismmd")
+    )
+    if any(r["dataset"] == "demo" for r in records):
+        text += [
+            "",
+            "## Image and multimodal columns on the demo data (synthetic tweets, 25% test)",
+            "",
+            summarise(records, ["demo"], present_columns(records, "demo"), dataset="demo"),
+        ]
+    grids = {event: grid for m in metas for event, grid in m.get("grid", {}).items()}
+    if grids:
+        text += [
+            "",
+            "## Grid search (Text-CNN, 3-fold CV on the seed-0 training split)",
+            "",
+            "| event | parameters | CV accuracy | CV adversarial accuracy | chosen |",
+            "|---|---|---|---|---|",
+        ]
+        for event, grid in grids.items():
+            for params, acc, adv in zip(
+                grid["params"], grid["accuracy"], grid["adversarial"], strict=True
+            ):
+                chosen = "yes" if params == grid["chosen"] else ""
+                text.append(
+                    f"| {event} | {params} | {100 * acc:.2f} | {100 * adv:.2f} | {chosen} |"
+                )
+        text.append("")
+        text += [f"- {e}: grid search {g['seconds']:.0f} s" for e, g in grids.items()]
+    out = "\n".join(text)
+    print("\n" + out)
+    if args.markdown:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(out + "\n")
+
+
 def main(argv=None):
     args = parse_args(argv)
+    command = "python " + " ".join([sys.argv[0], *(sys.argv[1:] if argv is None else argv)])
+    if args.from_json:
+        records, metas = load_records(args.from_json)
+        write_summary(args, records, metas + [{"command": command}])
+        return 0
     started = time.strftime("%Y-%m-%d %H:%M")
     df = load_crisismmd(args.data, events=args.events)
     models = list(args.models)
     missing = sum(not os.path.isfile(p) for p in df["image"])
+    image_models = []
     if missing:
         text_models = [m for m in models if m in TEXT_MODELS]
         print(
@@ -225,9 +490,28 @@ def main(argv=None):
         )
         image_models = [m for m in models if m not in TEXT_MODELS]
         models = text_models
-    else:
-        image_models = []
-    records, grids = [], {}
+    grids = {}
+    threads = (
+        f"{args.jobs} processes of 1 thread"
+        if args.jobs > 1
+        else f"{torch.get_num_threads()} threads"
+    )
+    meta = {
+        "command": command,
+        "started": started,
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"torch {torch.__version__} ({threads})",
+        "vectors": str(args.vectors),
+        "rounds": args.rounds,
+        "grid": grids,
+    }
+
+    def write(records):
+        if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps({"meta": meta, "records": records}, indent=1))
+
+    tasks = []
     for event in args.events:
         part = df[df["event"] == event]
         X, y = part[["image", "text"]], part["label"].to_numpy()
@@ -241,100 +525,17 @@ def main(argv=None):
             grids[event]["chosen"] = params
             grids[event]["seconds"] = time.perf_counter() - start
             print(f"{event}: grid search chose {params}", flush=True)
-        for seed in range(args.seeds):
-            X_tr, X_te, y_tr, y_te = train_test_split(
-                X, y, test_size=args.test_size, stratify=y, random_state=seed
-            )
-            base = {
-                "dataset": "crisismmd",
-                "event": event,
-                "seed": seed,
-                "n_rounds": args.rounds,
-                "n_train": len(X_tr),
-                "n_test": len(X_te),
-            }
-            if models:
-                for rec in run_split(
-                    X_tr, y_tr, X_te, y_te, models, {"random_state": seed, **params}, args
-                ):
-                    records.append({**base, **rec, "params": params})
-            if args.baseline:
-                acc, seconds = tfidf_baseline(X_tr, y_tr, X_te, y_te)
-                records.append(
-                    {**base, "model": "tfidf_logreg", "clean_accuracy": acc, "fit_seconds": seconds}
-                )
-            done = [r for r in records if r["event"] == event and r["seed"] == seed]
-            print(
-                f"{event} seed {seed}: "
-                + ", ".join(
-                    f"{r['model']} {100 * r['clean_accuracy']:.1f}"
-                    + (
-                        f"/{100 * r['adversarial_accuracy']:.1f}"
-                        if "adversarial_accuracy" in r
-                        else ""
-                    )
-                    for r in done
-                ),
-                flush=True,
-            )
-    demo_models = image_models if image_models else []
-    if args.demo and demo_models:
-        demo = make_crisis_tweets(args.demo, random_state=0)
-        X, y = demo[["image", "text"]], demo["label"].to_numpy()
-        for seed in range(args.seeds):
-            X_tr, X_te, y_tr, y_te = train_test_split(
-                X, y, test_size=0.25, stratify=y, random_state=seed
-            )
-            for rec in run_split(X_tr, y_tr, X_te, y_te, demo_models, {"random_state": seed}, args):
-                records.append(
-                    {
-                        "dataset": "demo",
-                        "event": "demo",
-                        "seed": seed,
-                        "n_rounds": args.rounds,
-                        **rec,
-                    }
-                )
-            print(f"demo seed {seed} done", flush=True)
-
-    meta = {
-        "command": "python " + " ".join([sys.argv[0], *(argv or sys.argv[1:])]),
-        "started": started,
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"torch {torch.__version__} ({torch.get_num_threads()} threads)",
-        "vectors": str(args.vectors),
-        "grid": grids,
-    }
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"meta": meta, "records": records}, indent=1))
-    shown = models + (["tfidf_logreg"] if args.baseline else [])
-    text = [
-        f"# Table I (n_rounds={args.rounds}, {args.seeds} seeds)",
-        "",
-        f"`{meta['command']}`",
-        "",
-        meta["machine"],
-        "",
-        summarise(records, args.events, shown, dataset="crisismmd"),
-    ]
-    if args.demo and demo_models:
-        text += [
-            "",
-            "## Image and multimodal columns on the demo data "
-            f"({args.demo} synthetic tweets, 25% test)",
-            "",
-            summarise(records, ["demo"], demo_models, dataset="demo"),
+        tasks += [
+            (f"{event} seed {seed}", run_event_seed, (event, seed, X, y, models, params))
+            for seed in range(args.seeds)
         ]
-    if grids:
-        text += ["", "## Grid search (Text-CNN, 3-fold CV on the seed-0 training split)", ""]
-        for event, grid in grids.items():
-            text.append(f"- {event}: chose {grid['chosen']} ({grid['seconds']:.0f} s)")
-    out = "\n".join(text)
-    print("\n" + out)
-    if args.markdown:
-        args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text(out + "\n")
+    if args.demo and image_models:
+        tasks += [
+            (f"demo seed {seed}", run_demo_seed, (seed, image_models)) for seed in range(args.seeds)
+        ]
+    records = run_tasks(tasks, args, write)
+    write(records)
+    write_summary(args, records, [meta])
     return 0
 
 

@@ -89,6 +89,7 @@ def make_table1_model(
     eps=0.1,
     threshold=0.5,
     n_rounds=1,
+    warm_start=False,
     random_state=None,
     image_size=(64, 64),
     vectors="glove-6b-50d",
@@ -108,6 +109,11 @@ def make_table1_model(
         Word-substitution threshold (Equation 2).
     n_rounds : int, default=1
         Rounds of adversarial training (1 is the paper's Algorithm 1).
+    warm_start : bool, default=False
+        The wrapper's ``warm_start``: each round continues training the
+        current model instead of training a new one. With ``n_rounds > 1``
+        this is what buys robustness against a white-box attacker (see
+        :class:`~skmmat.AdversarialAugmentationWrapper`).
     random_state : int, optional
         Seed of the classifier (and of the wrapper for adversarial models).
     image_size : tuple of int, default=(64, 64)
@@ -142,6 +148,7 @@ def make_table1_model(
             image_perturber=FGSMPerturber(eps=eps),
             text_perturber=WordSubstitutionPerturber(vectors=vectors, eps=eps, threshold=threshold),
             n_rounds=n_rounds,
+            warm_start=warm_start,
             random_state=random_state,
         )
     if not preprocessing:
