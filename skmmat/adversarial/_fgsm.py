@@ -104,8 +104,11 @@ class FGSMPerturber(BasePerturber):
         eps = np.float32(self.eps)
         low, high = (-np.inf, np.inf) if self.clip is None else self.clip
         if self.single_step:
-            grad = self._gradient(X, y, gradient)
-            x = np.clip(x0 + eps * np.sign(grad), low, high)
+            # x0 + eps * sign(grad), clipped, in one new array
+            x = np.sign(self._gradient(X, y, gradient))
+            x *= eps
+            x += x0
+            np.clip(x, low, high, out=x)
         else:
             if y is None:  # fix the targets once: the clean input's predictions
                 y = self.estimator_.predict(X)

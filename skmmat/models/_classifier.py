@@ -30,11 +30,12 @@ __all__ = ["MultiModalCNNClassifier"]
 
 _CALLER = "MultiModalCNNClassifier"
 
-# Rows per forward pass at prediction / gradient time (bounds memory).
-_INFERENCE_BATCH = 256
-# Input-gradient passes run in small batches: on CPU a backward pass over 256 rows took
-# 2.15x the time of the same rows in batches of 32 (benchmarks/results/speed.md).
-_GRADIENT_BATCH = 32
+# Rows per pass outside training steps (validation, predict, loss_gradient). Small
+# batches are faster on CPU, where the convolutions' working set then fits the caches:
+# with one thread, MMN on 64x64 images, predict over 512 rows took 1.09 s in batches of
+# 32, 1.33 s of 64, 2.17 s of 128 and 2.44 s of 256; an input-gradient pass 2.15x longer
+# in batches of 256 than of 32 (benchmarks/results/speed.md).
+_PASS_BATCH = 32
 
 # Parameters that define the network; warm starting requires them unchanged.
 _ARCHITECTURE_PARAMS = (
@@ -526,7 +527,7 @@ class MultiModalCNNClassifier(ClassifierMixin, BaseEstimator):
             classes=list(range(n_classes)),
             iterator_train__shuffle=True,
             iterator_train__generator=generator,
-            iterator_valid__batch_size=max(int(self.batch_size), _INFERENCE_BATCH),
+            iterator_valid__batch_size=_PASS_BATCH,
             device=self.device,
             verbose=1 if (self.verbose or 0) == 1 else 0,
             **module_kwargs,
@@ -759,8 +760,8 @@ class MultiModalCNNClassifier(ClassifierMixin, BaseEstimator):
         n = len(X)
         out = []
         with _torch_threads(self.n_threads), torch.no_grad():
-            for start in range(0, n, _INFERENCE_BATCH):
-                batch = {m: a[start : start + _INFERENCE_BATCH] for m, a in inputs.items()}
+            for start in range(0, n, _PASS_BATCH):
+                batch = {m: a[start : start + _PASS_BATCH] for m, a in inputs.items()}
                 logits = self.forward_logits(batch)
                 out.append(torch.softmax(logits, dim=1).cpu().numpy())
         return np.concatenate(out).astype(np.float64)
@@ -808,9 +809,15 @@ class MultiModalCNNClassifier(ClassifierMixin, BaseEstimator):
         n = len(X)
         y_enc = None if y is None else self._encode_labels(y, n)
         modalities = list(inputs)
-        grads = {m: [] for m in modalities}
-        for start in range(0, n, _GRADIENT_BATCH):
-            stop = start + _GRADIENT_BATCH
+        # written batch by batch into arrays in the columns' layout (channels last)
+        grads = {
+            m: np.empty(
+                (n, *(a.shape[2:] + a.shape[1:2] if m == "image" else a.shape[1:])), np.float32
+            )
+            for m, a in inputs.items()
+        }
+        for start in range(0, n, _PASS_BATCH):
+            stop = start + _PASS_BATCH
             batch = {
                 m: self._as_tensor(a[start:stop]).requires_grad_(True) for m, a in inputs.items()
             }
@@ -826,10 +833,8 @@ class MultiModalCNNClassifier(ClassifierMixin, BaseEstimator):
                 batch_grads = torch.autograd.grad(loss, [batch[m] for m in modalities])
             for m, g in zip(modalities, batch_grads):
                 g = g.detach().cpu().numpy()
-                if m == "image":
-                    g = g.transpose(0, 2, 3, 1)
-                grads[m].append(np.ascontiguousarray(g, dtype=np.float32))
-        return {m: np.concatenate(parts) for m, parts in grads.items()}
+                grads[m][start:stop] = g.transpose(0, 2, 3, 1) if m == "image" else g
+        return grads
 
 
 class _EpochProgress(Callback):
