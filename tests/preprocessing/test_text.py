@@ -64,7 +64,7 @@ def test_output_shapes_dtypes_and_values(glove, frame):
 
     tokens = out["tokens"].tolist()
     assert tokens[0] == ("flooding", "in", "houston", "tx", "more")
-    assert tokens[1] == ("don't", "drive", "through", "qwzxvbnm", "water")
+    assert tokens[1] == ("do", "n't", "drive", "through", "qwzxvbnm", "water")
     assert tokens[2] == ()
 
     first = out["text"].iloc[0]
@@ -73,12 +73,12 @@ def test_output_shapes_dtypes_and_values(glove, frame):
     assert not first[len(tokens[0]) :].any()  # padding
 
     second = out["text"].iloc[1]
-    # GloVe 6B splits contractions ("do", "n't"): "don't" is out of vocabulary
-    assert not second[0].any()
-    np.testing.assert_array_equal(second[1], vec(glove, "drive"))
-    assert not second[3].any()  # OOV: zero, but it keeps its position ...
-    np.testing.assert_array_equal(second[4], vec(glove, "water"))  # ... so "water" is 5th
-    assert not second[5:].any()
+    # GloVe 6B knows "do" and "n't", not "don't": split as its corpus was
+    np.testing.assert_array_equal(second[:2], glove.vectors[glove.lookup(["do", "n't"])])
+    np.testing.assert_array_equal(second[2], vec(glove, "drive"))
+    assert not second[4].any()  # OOV: zero, but it keeps its position ...
+    np.testing.assert_array_equal(second[5], vec(glove, "water"))  # ... so "water" is 6th
+    assert not second[6:].any()
 
     assert not out["text"].iloc[2].any()  # None: all zeros
 
@@ -151,6 +151,41 @@ def test_pre_tokenized_cells_are_used_as_given(glove):
     assert not out["text"].iloc[3].any()
 
 
+def test_unknown_contractions_and_possessives_are_split_as_glove_was(glove):
+    X = pd.DataFrame({"text": ["We're safe, don't worry: Harvey's rain can't reach y'all"]})
+    seq = GloveSequencer(max_len=15).fit(X)
+    out = seq.transform(X)
+    tokens = out["tokens"].iloc[0]
+    assert tokens == (
+        "we", "'re", "safe", "do", "n't", "worry", "harvey", "'s",
+        "rain", "ca", "n't", "reach", "y'all",
+    )  # fmt: skip
+    cell = out["text"].iloc[0]
+    np.testing.assert_array_equal(cell[3:5], glove.vectors[glove.lookup(["do", "n't"])])
+    np.testing.assert_array_equal(cell[12], 0.0)  # "y'all": unknown, and no clitic to split
+    assert seq.oov_rate_ == pytest.approx(1 / 13)
+    # the parts take positions: max_len counts them
+    assert GloveSequencer(max_len=5).fit_transform(X)["tokens"].iloc[0] == (
+        "we", "'re", "safe", "do", "n't",
+    )  # fmt: skip
+
+
+def test_a_table_knowing_the_whole_word_keeps_it_whole():
+    rng = np.random.default_rng(0)
+    words = ["don't", "do", "n't", "harvey", "'s"]
+    table = dict(zip(words, rng.normal(size=(5, 4)).astype(np.float32), strict=True))
+    X = pd.DataFrame({"text": ["don't harvey's"]})
+    out = GloveSequencer(vectors=table).fit_transform(X)
+    assert out["tokens"].iloc[0] == ("don't", "harvey", "'s")
+    np.testing.assert_array_equal(out["text"].iloc[0][0], table["don't"])
+    # pre-tokenized cells are never split
+    pre = pd.DataFrame({"text": [["harvey's", "don't"]]})
+    assert GloveSequencer(vectors=table).fit_transform(pre)["tokens"].iloc[0] == (
+        "harvey's",
+        "don't",
+    )
+
+
 def test_custom_tokenizer(glove):
     X = pd.DataFrame({"text": ["Flood warning #now", None]})
     seq = GloveSequencer(max_len=4, tokenizer=str.split).fit(X)
@@ -214,8 +249,8 @@ def test_table_is_loaded_once(glove, frame, monkeypatch):
 
 def test_oov_rate(frame):
     seq = GloveSequencer().fit(frame)
-    # 10 kept tokens, GloVe 6B knows neither "don't" nor "qwzxvbnm"
-    assert seq.oov_rate_ == pytest.approx(2 / 10)
+    # 11 kept tokens ("don't" split in two known ones); GloVe 6B does not know "qwzxvbnm"
+    assert seq.oov_rate_ == pytest.approx(1 / 11)
     empty = GloveSequencer().fit(pd.DataFrame({"text": [None, ""]}))
     assert empty.oov_rate_ == 0.0
 

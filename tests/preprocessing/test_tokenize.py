@@ -193,7 +193,12 @@ def test_any_text_gives_a_finite_glove_sequence(fitted_sequencer, text):
     assert seq.shape == (15, 50)
     assert seq.dtype == np.float32
     assert np.isfinite(seq).all()
-    assert tokens == tuple(tokenize_tweet(text, max_tokens=15))
+    # the tokenizer's words, each kept or split into a known stem and clitic
+    words = tokenize_tweet(text, max_tokens=15)
+    joined = "".join(tokens)
+    assert "".join(words).startswith(joined)
+    if len(tokens) < 15:
+        assert joined == "".join(words)  # nothing cut off
     for i in range(15):
         row = table.lookup([tokens[i]])[0] if i < len(tokens) else -1
         expected = table.vectors[row] if row >= 0 else np.zeros(50, np.float32)
