@@ -57,8 +57,9 @@ class ImageResizer(TransformerMixin, BaseEstimator):
         :class:`UserWarning` lists how many and which files; the row is kept.
     n_jobs : int, optional
         Threads that decode files (Pillow releases the GIL while decoding and
-        resizing, so threads use several cores). ``None`` uses every core,
-        ``1`` decodes in the calling thread.
+        resizing, so threads use several cores). ``None`` and ``-1`` use
+        every core, ``-2`` all but one (joblib's convention), ``1`` decodes in
+        the calling thread.
     verbose : int, default=0
         ``> 0`` shows a progress bar while decoding.
 
@@ -133,7 +134,9 @@ class ImageResizer(TransformerMixin, BaseEstimator):
         check_dataframe(X, [self.column], caller=type(self).__name__, allow_empty=True)
         cells = X[self.column].to_numpy()
         labels = X.index
-        n_threads = (os.cpu_count() or 1) if self.n_jobs is None else self.n_jobs
+        cores = os.cpu_count() or 1
+        n_jobs = -1 if self.n_jobs is None else self.n_jobs
+        n_threads = n_jobs if n_jobs > 0 else cores + 1 + n_jobs
         n_threads = max(1, min(n_threads, len(cells)))
         jobs = range(len(cells))
         progress = tqdm(
@@ -288,10 +291,10 @@ class ImageResizer(TransformerMixin, BaseEstimator):
         if self.n_jobs is not None and (
             not isinstance(self.n_jobs, numbers.Integral)
             or isinstance(self.n_jobs, bool)
-            or self.n_jobs < 1
+            or self.n_jobs == 0
         ):
             raise ValueError(
-                f"Parameter 'n_jobs' must be a positive integer or None, got {self.n_jobs!r}."
+                f"Parameter 'n_jobs' must be a non-zero integer or None, got {self.n_jobs!r}."
             )
 
     def __sklearn_tags__(self):
