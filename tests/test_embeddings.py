@@ -142,6 +142,24 @@ def test_ann_recall_disk_cache_and_auto(glove, tmp_path, monkeypatch):
         nearest_neighbors(twin, rows, k, algorithm="ann", random_state=1, cache_dir=cache)
 
 
+def test_ann_with_cosine_distance(glove, tmp_path):
+    table = WordVectors(glove.words[:20000], glove.vectors[:20000])
+    rows = np.random.default_rng(2).choice(len(table), size=300, replace=False)
+    k = 10
+    idx, dist = nearest_neighbors(
+        table, rows, k, metric="cosine", algorithm="ann", cache_dir=tmp_path
+    )
+    ex_idx, ex_dist = nearest_neighbors(table, rows, k, metric="cosine", algorithm="exact")
+    recall = np.mean([len(set(a) & set(b)) / k for a, b in zip(idx, ex_idx, strict=True)])
+    assert recall >= 0.95
+    # pynndescent's cosine distance is 1 - cos, as the exact search's
+    same = idx == ex_idx
+    assert same.mean() > 0.8
+    np.testing.assert_allclose(dist[same], ex_dist[same], rtol=1e-4, atol=1e-5)
+    assert ((dist >= 0) & (dist <= 2)).all() and (np.diff(dist, axis=1) >= 0).all()
+    assert (tmp_path / "knn" / f"{table.fingerprint}-cosine-rs0-k24.npz").is_file()
+
+
 # ---------------------------------------------------------------------------
 # The bundled table
 # ---------------------------------------------------------------------------
