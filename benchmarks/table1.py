@@ -500,7 +500,8 @@ def main(argv=None):
         text_models = [m for m in models if m in TEXT_MODELS]
         print(
             f"Images absent under {args.data / 'data_image'} ({missing} of {len(df)} "
-            f"missing): running the text columns only ({', '.join(text_models)})."
+            "missing): running the text columns only "
+            f"({', '.join(text_models) or 'none requested'})."
         )
         image_models = [m for m in models if m not in TEXT_MODELS]
         models = text_models
@@ -539,10 +540,11 @@ def main(argv=None):
             grids[event]["chosen"] = params
             grids[event]["seconds"] = time.perf_counter() - start
             print(f"{event}: grid search chose {params}", flush=True)
-        tasks += [
-            (f"{event} seed {seed}", run_event_seed, (event, seed, X, y, models, params))
-            for seed in range(args.seeds)
-        ]
+        if models or args.baseline:
+            tasks += [
+                (f"{event} seed {seed}", run_event_seed, (event, seed, X, y, models, params))
+                for seed in range(args.seeds)
+            ]
     if args.demo and image_models:
         tasks += [
             (f"demo seed {seed}", run_demo_seed, (seed, image_models)) for seed in range(args.seeds)
