@@ -63,6 +63,12 @@ from skmmat.experiments import (
 from skmmat.metrics import make_adversarial_scorer
 from skmmat.preprocessing import tokenize_tweet
 
+EVENT_NAMES = {
+    "california_wildfires": "California wildfires",
+    "hurricane_harvey": "Hurricane Harvey",
+    "mexico_earthquake": "Mexico earthquake",
+    "srilanka_floods": "Sri Lanka floods",
+}
 TEXT_MODELS = [m for m, spec in TABLE1_MODELS.items() if spec[0] == ("text",)]
 GRID = {
     "multimodalcnnclassifier__text_filters": [64, 128],
@@ -136,6 +142,9 @@ def parse_args(argv=None):
     )
     parser.add_argument("--json", type=Path, help="write the records as JSON (after each split)")
     parser.add_argument("--markdown", type=Path, help="write the Table-I-shaped summary")
+    parser.add_argument(
+        "--plot", type=Path, help="write a figure of the summary (PNG, SVG, ...; matplotlib)"
+    )
     args = parser.parse_args(argv)
     if args.from_json is None and args.data is None:
         parser.error("--data is required (or --from-json to summarise earlier runs)")
@@ -306,7 +315,8 @@ def column_label(record_or_key):
     label = TABLE1_MODELS[model][2] if model in TABLE1_MODELS else model
     if n_rounds is None:
         return label
-    return f"{label} ({n_rounds} round{'s' * (n_rounds > 1)}{', warm' if warm else ''})"
+    how = ", warm" if warm else ", from scratch" if n_rounds > 1 else ""
+    return f"{label} ({n_rounds} round{'s' * (n_rounds > 1)}{how})"
 
 
 def _sort_key(record):
@@ -436,7 +446,89 @@ def load_records(paths):
             record.setdefault("warm_start", False if record["n_rounds"] else None)
             records.append(record)
         metas.append(report.get("meta", {}))
-    return sorted(records, key=_sort_key), metas
+    # runs that share a split and a column (the plain model of two runs with the
+    # same grid) count once
+    unique = {}
+    for record in records:
+        key = (record["dataset"], record["event"], record["seed"], *column_key(record))
+        unique.setdefault(key, record)
+    return sorted(unique.values(), key=_sort_key), metas
+
+
+def plot_summary(records, path):
+    """One panel per event: clean, white-box and from-plain accuracy per column.
+
+    Bars are means over seeds with their standard deviation; black marks are
+    the paper's Table I (its "adversarial" for a plain model is the
+    white-box attack, for an adversarially trained one the examples of the
+    plain model).
+    """
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise SystemExit("--plot needs matplotlib: pip install 'skmmat[plot]'") from None
+    df = pd.DataFrame([r for r in records if r["dataset"] == "crisismmd"])
+    events = list(dict.fromkeys(df["event"]))
+    columns = present_columns(records, "crisismmd")
+    kinds = [
+        ("clean_accuracy", "original", "#4C72B0"),
+        ("adversarial_accuracy", "adversarial (white-box)", "#DD8452"),
+        ("transfer_accuracy", "adversarial (from plain model)", "#55A868"),
+    ]
+    width = 0.26
+    fig, axes = plt.subplots(
+        len(events), 1, figsize=(1.9 * len(columns) + 2, 2.6 * len(events)), squeeze=False
+    )
+    for ax, event in zip(axes[:, 0], events, strict=True):
+        part = [r for r in records if r["dataset"] == "crisismmd" and r["event"] == event]
+        for j, column in enumerate(columns):
+            sub = [r for r in part if column_key(r) == column]
+            for k, (field, label, colour) in enumerate(kinds):
+                values = [100 * r[field] for r in sub if r.get(field) is not None]
+                if field != "clean_accuracy" and column[0] == "tfidf_logreg":
+                    values = []
+                if field == "transfer_accuracy" and column[0] not in PLAIN_COUNTERPART:
+                    values = []
+                if values:
+                    ax.bar(
+                        j + (k - 1) * width,
+                        np.mean(values),
+                        width,
+                        yerr=np.std(values),
+                        color=colour,
+                        label=label,
+                        error_kw={"elinewidth": 0.8, "capsize": 2},
+                    )
+            ref = PAPER_TABLE1.get(event, {}).get(column[0])
+            if ref and column[1] in (None, 1) and not column[2]:
+                adversarial_at = 1 if column[0] not in PLAIN_COUNTERPART else 2
+                ax.plot(
+                    [j - width, j + (adversarial_at - 1) * width],
+                    ref,
+                    "kD",
+                    markersize=4,
+                    label="paper",
+                )
+        title = EVENT_NAMES.get(event, event.replace("_", " "))
+        ax.set_title(title, fontsize=10, loc="left")
+        ax.set_xticks(range(len(columns)), [column_label(c) for c in columns], fontsize=8)
+        ax.set_ylim(0, 100)
+        ax.set_ylabel("accuracy (%)")
+        ax.spines[["top", "right"]].set_visible(False)
+    handles = {}  # one legend entry per label
+    for ax in axes[:, 0]:
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(lab, h)
+    fig.legend(
+        handles.values(), handles.keys(), loc="lower center", ncol=4, frameon=False, fontsize=8
+    )
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def write_summary(args, records, metas):
@@ -482,6 +574,8 @@ def write_summary(args, records, metas):
     if args.markdown:
         args.markdown.parent.mkdir(parents=True, exist_ok=True)
         args.markdown.write_text(out + "\n")
+    if args.plot and any(r["dataset"] == "crisismmd" for r in records):
+        plot_summary(records, args.plot)
 
 
 def main(argv=None):

@@ -125,12 +125,15 @@ def test_table1_smoke(crisismmd_root, tmp_path):
     assert "chosen by adversarial" in text
 
     # --from-json rebuilds the same table from the records
+    png = tmp_path / "t1.png"
     again = subprocess.run(
-        [sys.executable, str(TABLE1), "--from-json", str(out)],
+        [sys.executable, str(TABLE1), "--from-json", str(out), str(out), "--plot", str(png)],
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert again.returncode == 0, again.stderr[-3000:]
+    # (the same file twice: records of the same split and column count once)
     table = [line for line in text.splitlines() if line.startswith("| srilanka_floods")]
     assert table and all(line in again.stdout for line in table)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
