@@ -36,35 +36,6 @@ def small_cnn(**params):
     return MultiModalCNNClassifier(**{**SMALL, **params})
 
 
-@pytest.fixture(scope="module")
-def memo_neighbors():
-    """Remember the word perturbers' exact neighbour searches within this module.
-
-    Each search of the demo vocabulary through the 400,000-word GloVe table
-    costs about a second; the first search of each query is the real one.
-    """
-    from skmmat.adversarial import _word_substitution as ws
-
-    real = ws.nearest_neighbors
-    memo = {}
-
-    def cached(table, rows, n_neighbors=10, **kwargs):
-        rows = np.asarray(rows)
-        key = (id(table), rows.tobytes(), n_neighbors, tuple(sorted(kwargs.items())))
-        if key not in memo:
-            memo[key] = (table, real(table, rows, n_neighbors, **kwargs))
-        idx, dist = memo[key][1]
-        return idx.copy(), dist.copy()
-
-    patch = pytest.MonkeyPatch()
-    patch.setattr(ws, "nearest_neighbors", cached)
-    yield
-    patch.undo()
-
-
-pytestmark = pytest.mark.usefixtures("memo_neighbors")
-
-
 class Recorder(TransformerMixin, BaseEstimator):
     """A pass-through step that counts the rows it transforms."""
 

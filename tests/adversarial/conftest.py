@@ -74,32 +74,3 @@ def visual_cnn(prepared):
     """A small fitted Visual-CNN."""
     X, y = prepared
     return small_cnn(modalities=("image",), max_epochs=4).fit(X, y)
-
-
-@pytest.fixture(scope="module")
-def memo_neighbors():
-    """Remember the perturbers' neighbour searches for the rest of the module.
-
-    An exact search of a few hundred words through the 400,000-word table
-    costs about a second, and the tests craft dozens of times from the same
-    vocabulary. The first search of each query is the real one; the results
-    are deterministic, so remembering them changes nothing else.
-    """
-    from skmmat.adversarial import _word_substitution as ws
-
-    real = ws.nearest_neighbors
-    memo = {}
-
-    def cached(table, rows, n_neighbors=10, **kwargs):
-        rows = np.asarray(rows)
-        key = (id(table), rows.tobytes(), n_neighbors, tuple(sorted(kwargs.items())))
-        if key not in memo:
-            # the table is kept alive, so its id is never reused for another one
-            memo[key] = (table, real(table, rows, n_neighbors, **kwargs))
-        idx, dist = memo[key][1]
-        return idx.copy(), dist.copy()
-
-    patch = pytest.MonkeyPatch()
-    patch.setattr(ws, "nearest_neighbors", cached)
-    yield memo
-    patch.undo()

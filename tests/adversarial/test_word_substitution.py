@@ -20,7 +20,6 @@ EPS = 0.1
 THRESHOLD = 0.5
 TOL = 1e-4  # float32 (library) against float64 (here)
 
-pytestmark = pytest.mark.usefixtures("memo_neighbors")
 
 EXTRA_TWEETS = [
     # out-of-vocabulary words among real ones, and a tweet shorter than max_len

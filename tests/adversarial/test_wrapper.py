@@ -24,8 +24,6 @@ from skmmat.adversarial import craft_adversarial
 
 from .conftest import SMALL, small_cnn, stack
 
-pytestmark = pytest.mark.usefixtures("memo_neighbors")
-
 #: every RecordingCNN fitted, in order, as a copy taken right after its fit
 FITS = []
 
