@@ -45,7 +45,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import torch
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -361,67 +360,68 @@ def run_tasks(tasks, args, write):
     return records
 
 
+def column_values(records, dataset, event, column, field):
+    """Percentages of ``field`` over the seeds of one event and column.
+
+    Empty where the field means nothing for the column: the baseline is only
+    scored on clean tweets, and "from plain" exists for adversarially trained
+    models only.
+    """
+    model = column[0]
+    if field != "clean_accuracy" and model == "tfidf_logreg":
+        return []
+    if field == "transfer_accuracy" and model not in PLAIN_COUNTERPART:
+        return []
+    return [
+        100 * r[field]
+        for r in records
+        if r["dataset"] == dataset
+        and r["event"] == event
+        and column_key(r) == column
+        and r.get(field) is not None
+    ]
+
+
+def paper_reference(event, column):
+    """The paper's (original, adversarial) % for a column, or None.
+
+    The paper's numbers are Algorithm 1's: one round, refitted from scratch.
+    """
+    model, n_rounds, warm = column
+    if n_rounds not in (None, 1) or warm:
+        return None
+    return PAPER_TABLE1.get(event, {}).get(model)
+
+
 def summarise(records, events, columns, *, dataset):
     """Table-I-shaped Markdown: per event, original and adversarial rows, mean +- std."""
-    df = pd.DataFrame(records)
-    if df.empty:
-        return ""
-    df = df[df["dataset"] == dataset]
-    if df.empty:
-        return ""
-    rounds = df["n_rounds"].fillna(0).astype(int)
-    warm_starts = df.get("warm_start", pd.Series(None, index=df.index)).map(lambda v: v is True)
+    fields = {
+        "original": "clean_accuracy",
+        "adversarial (white-box)": "adversarial_accuracy",
+        "adversarial (from plain)": "transfer_accuracy",
+        "PGD-10": "pgd_accuracy",
+    }
     lines = [
         "| event | row | " + " | ".join(column_label(c) for c in columns) + " |",
         "|---|---|" + "---|" * len(columns),
     ]
-
-    def cell(sub, column):
-        values = sub[column].dropna() if column in sub else pd.Series(dtype=float)
-        if values.empty:
-            return "-"
-        return f"{100 * values.mean():.2f} ± {100 * values.std(ddof=0):.2f}"
-
     for event in events:
-        part = df[df["event"] == event]
-        if part.empty:
-            continue
-        rows = {
-            "original": [],
-            "adversarial (white-box)": [],
-            "adversarial (from plain)": [],
-            "PGD-10": [],
-            "paper original": [],
-            "paper adversarial": [],
-        }
-        for model, n_rounds, warm in columns:
-            sub = part[
-                (part["model"] == model)
-                & (rounds[part.index] == (n_rounds or 0))
-                & (warm_starts[part.index] == bool(warm))
-            ]
-            rows["original"].append(cell(sub, "clean_accuracy"))
-            rows["adversarial (white-box)"].append(
-                cell(sub, "adversarial_accuracy") if model != "tfidf_logreg" else "-"
-            )
-            rows["adversarial (from plain)"].append(
-                cell(sub, "transfer_accuracy") if model in PLAIN_COUNTERPART else "-"
-            )
-            rows["PGD-10"].append(cell(sub, "pgd_accuracy"))
-            # the paper's numbers are Algorithm 1's: one round
-            ref = (
-                PAPER_TABLE1.get(event, {}).get(model)
-                if n_rounds in (None, 1) and not warm
-                else None
-            )
-            show = ref and dataset == "crisismmd"
-            rows["paper original"].append(f"{ref[0]:.2f}" if show else "-")
-            rows["paper adversarial"].append(f"{ref[1]:.2f}" if show else "-")
+        rows = {name: [] for name in [*fields, "paper original", "paper adversarial"]}
+        for column in columns:
+            for name, field in fields.items():
+                values = column_values(records, dataset, event, column, field)
+                rows[name].append(
+                    f"{np.mean(values):.2f} ± {np.std(values):.2f}" if values else "-"
+                )
+            ref = paper_reference(event, column)
+            rows["paper original"].append(f"{ref[0]:.2f}" if ref else "-")
+            rows["paper adversarial"].append(f"{ref[1]:.2f}" if ref else "-")
+        if all(c == "-" for name in fields for c in rows[name]):
+            continue  # nothing measured for this event
         for name, cells in rows.items():
-            if all(c == "-" for c in cells):
-                continue
-            lines.append(f"| {event} | {name} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+            if any(c != "-" for c in cells):
+                lines.append(f"| {event} | {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) if len(lines) > 2 else ""
 
 
 def present_columns(records, dataset):
@@ -470,8 +470,7 @@ def plot_summary(records, path):
         import matplotlib.pyplot as plt
     except ImportError:
         raise SystemExit("--plot needs matplotlib: pip install 'skmmat[plot]'") from None
-    df = pd.DataFrame([r for r in records if r["dataset"] == "crisismmd"])
-    events = list(dict.fromkeys(df["event"]))
+    events = list(dict.fromkeys(r["event"] for r in records if r["dataset"] == "crisismmd"))
     columns = present_columns(records, "crisismmd")
     kinds = [
         ("clean_accuracy", "original", "#4C72B0"),
@@ -483,15 +482,9 @@ def plot_summary(records, path):
         len(events), 1, figsize=(1.9 * len(columns) + 2, 2.6 * len(events)), squeeze=False
     )
     for ax, event in zip(axes[:, 0], events, strict=True):
-        part = [r for r in records if r["dataset"] == "crisismmd" and r["event"] == event]
         for j, column in enumerate(columns):
-            sub = [r for r in part if column_key(r) == column]
             for k, (field, label, colour) in enumerate(kinds):
-                values = [100 * r[field] for r in sub if r.get(field) is not None]
-                if field != "clean_accuracy" and column[0] == "tfidf_logreg":
-                    values = []
-                if field == "transfer_accuracy" and column[0] not in PLAIN_COUNTERPART:
-                    values = []
+                values = column_values(records, "crisismmd", event, column, field)
                 if values:
                     ax.bar(
                         j + (k - 1) * width,
@@ -502,8 +495,8 @@ def plot_summary(records, path):
                         label=label,
                         error_kw={"elinewidth": 0.8, "capsize": 2},
                     )
-            ref = PAPER_TABLE1.get(event, {}).get(column[0])
-            if ref and column[1] in (None, 1) and not column[2]:
+            ref = paper_reference(event, column)
+            if ref:
                 adversarial_at = 1 if column[0] not in PLAIN_COUNTERPART else 2
                 ax.plot(
                     [j - width, j + (adversarial_at - 1) * width],
