@@ -213,10 +213,10 @@ def grid_search(X_tr, y_tr, args):
 
 def run_split(X_tr, y_tr, X_te, y_te, models, params, args, *, dataset="crisismmd"):
     """Records of every model on one split, adversarial ones once per ``--rounds`` value."""
-    records = []
+    records, plain = [], {}
     for i, n_rounds in enumerate(args.rounds):
-        # the plain models are recorded once; later values retrain them only as
-        # the transfer attack's source (same seed: the same model)
+        # the plain models are trained and recorded once; later values reuse them
+        # as the transfer attack's source
         wanted = models if i == 0 else [m for m in models if TABLE1_MODELS[m][1]]
         if not wanted:
             break
@@ -231,8 +231,14 @@ def run_split(X_tr, y_tr, X_te, y_te, models, params, args, *, dataset="crisismm
             vectors=args.vectors,
             n_rounds=n_rounds,
             warm_start=warm,
+            fitted_plain=plain,
             max_epochs=args.epochs,
             **params,
+        )
+        plain.update(
+            (name, result.estimator)
+            for name, result in results.items()
+            if not TABLE1_MODELS[name][1]
         )
         for name, result in results.items():
             adversarial = TABLE1_MODELS[name][1]

