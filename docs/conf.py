@@ -155,6 +155,31 @@ def _skip_member(app, what, name, obj, skip, options):
     return None
 
 
+# A constant defined in a private module and re-exported by its package
+# (skmmat.embeddings.BUNDLED_TABLES, from skmmat.embeddings._vectors) is documented by
+# its ``#:`` comment, which autodoc looks for in the package's own source only: without
+# this it would show the docstring of the constant's type (tuple, dict).
+def _reexported_constant_doc(app, what, name, obj, options, lines):
+    import importlib
+    import pkgutil
+
+    from sphinx.pycode import ModuleAnalyzer, PycodeError
+
+    package_name, _, attr = name.rpartition(".")
+    if what != "data" or not package_name.startswith("skmmat"):
+        return
+    package = importlib.import_module(package_name)
+    submodules = pkgutil.iter_modules(getattr(package, "__path__", []), f"{package_name}.")
+    for module in [package_name, *(m.name for m in submodules)]:
+        try:
+            comment = ModuleAnalyzer.for_module(module).find_attr_docs().get(("", attr))
+        except PycodeError:
+            continue
+        if comment:
+            lines[:] = list(comment)
+            return
+
+
 # ``.. command-help:: demo`` renders ``skmmat demo --help``, so docs/cli.rst always shows
 # the options of the installed command line.
 class CommandHelp(SphinxDirective):
@@ -198,4 +223,5 @@ def setup(app):
     app.connect("source-read", _add_results_page)
     app.connect("missing-reference", _resolve_reexports)
     app.connect("autodoc-skip-member", _skip_member)
+    app.connect("autodoc-process-docstring", _reexported_constant_doc)
     app.add_directive("command-help", CommandHelp)

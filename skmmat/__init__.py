@@ -14,6 +14,7 @@ The public API:
 """
 
 from ._persistence import load_model, save_model
+from ._version import __version__  # noqa: F401
 from .adversarial import (
     AdversarialAugmentationWrapper,
     FGSMPerturber,
@@ -22,8 +23,6 @@ from .adversarial import (
 from .datasets import load_crisismmd, make_crisis_tweets
 from .models import MultiModalCNNClassifier
 from .preprocessing import GloveSequencer, ImageResizer
-
-__version__ = "0.1.0.dev0"
 
 __all__ = [
     "AdversarialAugmentationWrapper",

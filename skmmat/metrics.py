@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.pipeline import Pipeline
 
-from .adversarial import FGSMPerturber, WordSubstitutionPerturber, craft_adversarial
+from .adversarial import craft_adversarial, resolve_perturbers
 
 __all__ = ["adversarial_accuracy", "make_adversarial_scorer"]
 
@@ -15,16 +15,9 @@ _DEFAULT = "default"
 def _split(estimator):
     """(preprocessing steps or None, the model attacked)."""
     if isinstance(estimator, Pipeline):
-        return estimator[:-1], estimator.steps[-1][1]
+        pre = estimator[:-1] if len(estimator.steps) > 1 else None
+        return pre, estimator.steps[-1][1]
     return None, estimator
-
-
-def _defaults(image_perturber, text_perturber):
-    if isinstance(image_perturber, str) and image_perturber == _DEFAULT:
-        image_perturber = FGSMPerturber()
-    if isinstance(text_perturber, str) and text_perturber == _DEFAULT:
-        text_perturber = WordSubstitutionPerturber()
-    return image_perturber, text_perturber
 
 
 def adversarial_accuracy(
@@ -84,7 +77,6 @@ def adversarial_accuracy(
     >>> 0.0 <= acc <= 1.0
     True
     """
-    image_perturber, text_perturber = _defaults(image_perturber, text_perturber)
     pre, model = _split(estimator)
     Xt = X if pre is None else pre.transform(X)
     source = model if against is None else _split(against)[1]
@@ -119,7 +111,7 @@ def make_adversarial_scorer(*, image_perturber=_DEFAULT, text_perturber=_DEFAULT
     >>> from skmmat.metrics import make_adversarial_scorer
     >>> scoring = {"accuracy": "accuracy", "adversarial": make_adversarial_scorer()}
     """
-    image_perturber, text_perturber = _defaults(image_perturber, text_perturber)
+    resolve_perturbers(image_perturber, text_perturber, "make_adversarial_scorer")  # validate
     return _AdversarialScorer(image_perturber, text_perturber)
 
 

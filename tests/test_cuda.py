@@ -34,17 +34,11 @@ pytestmark = pytest.mark.skipif(
     DEVICE == "cuda" and not torch.cuda.is_available(), reason="no CUDA device"
 )
 
-PARAMS = {
-    "hidden_units": 16,
-    "image_filters": (8, 16),
-    "text_filters": 16,
-    "dropout": 0.1,
-    "batch_size": 32,
-    "lr": 3e-3,
-    "max_epochs": 15,
-    "patience": None,
-    "random_state": 0,
-}
+
+@pytest.fixture(scope="session")
+def small(small_params):
+    """``small_params`` for 15 epochs, without early stopping, seeded."""
+    return {**small_params, "max_epochs": 15, "patience": None, "random_state": 0}
 
 
 @pytest.fixture(scope="module")
@@ -68,9 +62,9 @@ def data(table):
 
 
 @pytest.fixture(scope="module")
-def fitted(data):
+def fitted(data, small):
     X, y, _, _ = data
-    return MultiModalCNNClassifier(device=DEVICE, **PARAMS).fit(X, y)
+    return MultiModalCNNClassifier(device=DEVICE, **small).fit(X, y)
 
 
 def test_fit_trains_on_the_gpu_and_learns(fitted, data):
@@ -85,9 +79,9 @@ def test_fit_trains_on_the_gpu_and_learns(fitted, data):
     assert fitted.score(X, y) > 0.8
 
 
-def test_gpu_and_cpu_fits_agree_in_quality(fitted, data):
+def test_gpu_and_cpu_fits_agree_in_quality(fitted, data, small):
     X, y, X_te, y_te = data
-    cpu = MultiModalCNNClassifier(device="cpu", **PARAMS).fit(X, y)
+    cpu = MultiModalCNNClassifier(device="cpu", **small).fit(X, y)
     assert abs(fitted.score(X, y) - cpu.score(X, y)) <= 0.1
     assert abs(fitted.score(X_te, y_te) - cpu.score(X_te, y_te)) <= 0.1
 
@@ -110,7 +104,7 @@ def test_fgsm_and_word_substitution_attack_the_gpu_model(fitted, data, table):
     X_te, y_te = data[0].iloc[:150], data[1][:150]  # rows the model fits
     image_p = FGSMPerturber(eps=0.1)
     text_p = WordSubstitutionPerturber(vectors=table, eps=0.1, threshold=0.5)
-    X_adv = FGSMPerturber(fitted, eps=0.1).fit_transform(X_te, y_te)
+    X_adv = FGSMPerturber(fitted, eps=0.1).fit(X_te).craft(X_te, y_te)
     # Equation 1 with the gradient the GPU model gives
     x = np.stack(X_te["image"])
     grad = fitted.loss_gradient(X_te, y_te)["image"]
@@ -124,10 +118,10 @@ def test_fgsm_and_word_substitution_attack_the_gpu_model(fitted, data, table):
     assert attacked < clean - 0.1
 
 
-def test_wrapper_trains_on_the_gpu(data, table):
+def test_wrapper_trains_on_the_gpu(data, table, small):
     X, y, X_te, y_te = data
     wrapper = AdversarialAugmentationWrapper(
-        MultiModalCNNClassifier(device=DEVICE, **PARAMS),
+        MultiModalCNNClassifier(device=DEVICE, **small),
         text_perturber=WordSubstitutionPerturber(vectors=table, eps=0.1, threshold=0.5),
         random_state=0,
     ).fit(X, y)

@@ -22,18 +22,6 @@ from skmmat import GloveSequencer, ImageResizer, MultiModalCNNClassifier, make_c
 
 distributed = pytest.importorskip("distributed")
 
-SMALL = {
-    "hidden_units": 8,
-    "image_filters": (4, 8),
-    "text_filters": 8,
-    "batch_size": 16,
-    "max_epochs": 2,
-    "patience": None,
-    "random_state": 0,
-    # the parent process and the workers run torch with different thread counts
-    "n_threads": 1,
-}
-
 
 @pytest.fixture(scope="module")
 def client():
@@ -58,15 +46,23 @@ def data():
     return df[["image", "text"]], df["label"], df["event"]
 
 
-def make_pipe(**params):
-    return make_pipeline(
-        ImageResizer(size=(32, 32), n_jobs=1),
-        GloveSequencer(),
-        MultiModalCNNClassifier(**{**SMALL, **params}),
-    )
+@pytest.fixture(scope="module")
+def make_pipe(tiny_params):
+    """``make_pipe(**params)``: an unfitted pipeline around a ``tiny_params`` classifier."""
+    # the parent process and the workers run torch with different thread counts
+    small = {**tiny_params, "max_epochs": 2, "patience": None, "random_state": 0, "n_threads": 1}
+
+    def make_pipe(**params):
+        return make_pipeline(
+            ImageResizer(size=(32, 32), n_jobs=1),
+            GloveSequencer(),
+            MultiModalCNNClassifier(**{**small, **params}),
+        )
+
+    return make_pipe
 
 
-def test_search_and_per_disaster_cross_validation_match_a_local_run(client, data):
+def test_search_and_per_disaster_cross_validation_match_a_local_run(client, data, make_pipe):
     """One test, so that pytest-xdist never starts the cluster twice."""
     X, y, events = data
     # per-disaster cross-validation: train on three disasters, test on the fourth

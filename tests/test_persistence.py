@@ -25,17 +25,14 @@ from skmmat import (
     make_crisis_tweets,
     save_model,
 )
-from skmmat._persistence import _checksum
+from skmmat._persistence._format import checksum as _checksum
 from skmmat.embeddings import WordVectors, load_vectors
 
-SMALL = {
-    "hidden_units": 8,
-    "image_filters": (4, 8),
-    "text_filters": 8,
-    "batch_size": 16,
-    "n_threads": 1,
-    "random_state": 0,
-}
+
+@pytest.fixture(scope="session")
+def small(tiny_params):
+    """``tiny_params``, seeded, on one thread."""
+    return {**tiny_params, "n_threads": 1, "random_state": 0}
 
 
 @pytest.fixture(scope="module")
@@ -51,13 +48,13 @@ def text_data(data):
 
 
 @pytest.fixture(scope="module")
-def pipe(data):
+def pipe(data, small):
     """Image + text pipeline on the bundled GloVe table."""
     X, y = data
     model = make_pipeline(
         ImageResizer(size=(32, 32), n_jobs=1),
         GloveSequencer(),
-        MultiModalCNNClassifier(max_epochs=2, patience=2, **SMALL),
+        MultiModalCNNClassifier(max_epochs=2, patience=2, **small),
     )
     return model.fit(X, y)
 
@@ -95,7 +92,7 @@ def test_pipeline_round_trip_is_identical(pipe, pipe_file, data):
     for m in g:
         np.testing.assert_array_equal(g[m], g2[m])
     assert clf2.input_shapes_ == clf.input_shapes_ == {"image": (32, 32, 3), "text": (15, 50)}
-    assert clf2._fit_arch_ == clf._fit_arch_
+    assert clf2.architecture_ == clf.architecture_
     assert clf2.n_iter_ == clf.n_iter_
     assert len(clf2.net_.history) == len(clf.net_.history)
     np.testing.assert_array_equal(clf2.classes_, clf.classes_)
@@ -110,7 +107,7 @@ def test_file_layout(pipe_file):
     metadata, tensors = read_file(pipe_file)
     assert set(metadata) == {"skmmat", "skmmat.sha256"}
     doc = json.loads(metadata["skmmat"])
-    assert doc["format_version"] == 1
+    assert doc["format_version"] == 2
     assert doc["skmmat_version"] == skmmat.__version__
     tree = doc["estimator"]
     assert tree["class"] == "sklearn.pipeline.Pipeline"
@@ -121,10 +118,15 @@ def test_file_layout(pipe_file):
     ]
     clf = tree["steps"][2][1]
     assert clf["params"]["image_filters"] == {"__tuple__": [4, 8]}
-    assert clf["fitted"]["classes_"] == {
-        "dtype": "|O",
-        "values": ["informative", "not_informative"],
+    fitted = clf["fitted"]
+    assert fitted["classes_"] == {
+        "__array__": {"dtype": "|O", "values": ["informative", "not_informative"]}
     }
+    # the weights are tensors named after their attribute path
+    weights = fitted["module"]["__dict__"]
+    assert weights["head.1.weight"] == {"__tensor__": "steps.2.module.head.1.weight"}
+    assert set(tensors) == {w["__tensor__"] for w in weights.values()}
+    assert tree["steps"][1][1]["fitted"]["vectors_"] == {"__table__": 0}
     assert doc["tables"] == [
         {
             "fingerprint": load_vectors("glove-6b-50d").fingerprint,
@@ -160,10 +162,10 @@ def test_loading_uses_no_pickle(pipe_file, data, monkeypatch):
     ],
     ids=["object", "unicode", "int", "bool", "float"],
 )
-def test_bare_classifier_keeps_label_dtype(text_data, labels, tmp_path):
+def test_bare_classifier_keeps_label_dtype(text_data, labels, tmp_path, small):
     X, y = text_data
     y = labels[(y == "informative").to_numpy().astype(int)]
-    clf = MultiModalCNNClassifier(modalities="text", max_epochs=1, patience=None, **SMALL)
+    clf = MultiModalCNNClassifier(modalities="text", max_epochs=1, patience=None, **small)
     clf.fit(X, y)
     loaded = load_model(save_model(clf, tmp_path / "clf.safetensors"))
     assert type(loaded) is MultiModalCNNClassifier
@@ -176,7 +178,7 @@ def test_bare_classifier_keeps_label_dtype(text_data, labels, tmp_path):
     assert loaded.get_params() == clf.get_params()
 
 
-def test_wrapper_with_in_memory_table_round_trip(data, tmp_path):
+def test_wrapper_with_in_memory_table_round_trip(data, tmp_path, small):
     """MMAT in a pipeline; the {word: vector} table is stored once as a tensor."""
     X, y = data
     glove = load_vectors("glove-6b-50d")
@@ -188,7 +190,7 @@ def test_wrapper_with_in_memory_table_round_trip(data, tmp_path):
         ImageResizer(size=(32, 32), n_jobs=1),
         GloveSequencer(vectors=mapping),
         AdversarialAugmentationWrapper(
-            MultiModalCNNClassifier(max_epochs=1, patience=None, **SMALL),
+            MultiModalCNNClassifier(max_epochs=1, patience=None, **small),
             image_perturber=FGSMPerturber(eps=0.05),
             text_perturber=WordSubstitutionPerturber(vectors=table, n_candidates=3),
             random_state=0,
@@ -219,8 +221,8 @@ def test_wrapper_with_in_memory_table_round_trip(data, tmp_path):
     assert any(k.startswith("steps.2.initial_estimator_.module.") for k in tensors)
 
 
-def test_file_table_is_referenced_and_checked(text_data, tmp_path, monkeypatch):
-    monkeypatch.setenv("SKMMAT_CACHE_DIR", str(tmp_path / "cache"))
+@pytest.mark.usefixtures("tmp_cache")
+def test_file_table_is_referenced_and_checked(text_data, tmp_path, small):
     X, y = text_data
     source = tmp_path / "vectors.txt"
     rng = np.random.default_rng(0)
@@ -230,7 +232,7 @@ def test_file_table_is_referenced_and_checked(text_data, tmp_path, monkeypatch):
     labels = np.array(["a", "b", "a"] * 10)
     model = make_pipeline(
         GloveSequencer(vectors=str(source)),
-        MultiModalCNNClassifier(modalities="text", max_epochs=1, patience=None, **SMALL),
+        MultiModalCNNClassifier(modalities="text", max_epochs=1, patience=None, **small),
     ).fit(raw, labels)
     path = save_model(model, tmp_path / "m.safetensors")
     doc = json.loads(read_file(path)[0]["skmmat"])
@@ -244,9 +246,9 @@ def test_file_table_is_referenced_and_checked(text_data, tmp_path, monkeypatch):
         load_model(path)
 
 
-def test_device_override(text_data, tmp_path):
+def test_device_override(text_data, tmp_path, small):
     X, y = text_data
-    clf = MultiModalCNNClassifier(modalities="text", max_epochs=1, patience=None, **SMALL)
+    clf = MultiModalCNNClassifier(modalities="text", max_epochs=1, patience=None, **small)
     clf.fit(X, y)
     loaded = load_model(save_model(clf, tmp_path / "c.safetensors"), device=torch.device("cpu"))
     assert loaded.device == torch.device("cpu")
@@ -302,7 +304,12 @@ def test_classes_outside_the_allow_list_are_refused(pipe_file, tmp_path, name):
     [
         (lambda d: d["steps"][1][1]["params"].update(tokenizer="os.system"), "tokenizer"),
         (lambda d: d["steps"][1][1]["params"].update(max_len=-1), "max_len"),
-        (lambda d: d["steps"][2][1]["fitted"]["classes_"].update(dtype="[('a', 'O')]"), "dtype"),
+        (
+            lambda d: d["steps"][2][1]["fitted"]["classes_"]["__array__"].update(
+                dtype="[('a', 'O')]"
+            ),
+            "dtype",
+        ),
         (lambda d: d["steps"][2][1]["params"].update(hidden_units={"__code__": "x"}), "tag"),
     ],
     ids=["callable-as-string", "bad-value", "dtype", "unknown-tag"],
@@ -354,13 +361,13 @@ def test_unsafe_parameters_are_refused_at_save_time(data, tmp_path):
     assert not (tmp_path / "x.safetensors").exists()
 
 
-def test_unsupported_estimators_are_refused_at_save_time(text_data, tmp_path):
+def test_unsupported_estimators_are_refused_at_save_time(text_data, tmp_path, small):
     X, y = text_data
 
     class MyClassifier(MultiModalCNNClassifier):
         pass
 
-    clf = MyClassifier(modalities="text", max_epochs=1, patience=None, **SMALL).fit(X, y)
+    clf = MyClassifier(modalities="text", max_epochs=1, patience=None, **small).fit(X, y)
     with pytest.raises(ValueError, match="MyClassifier is not a class skmmat can save"):
         save_model(clf, tmp_path / "x.safetensors")
     with pytest.raises(ValueError, match="step 'standardscaler'.*StandardScaler"):
@@ -392,19 +399,10 @@ class _CountEpochs(Callback):
         self.epochs_run += 1
 
 
-class InterruptibleClassifier(MultiModalCNNClassifier):
-    """Test-only: adds a callback interrupting training, and an epoch counter."""
-
-    interrupt_at = None
-
-    def _build_net(self, *args, **kwargs):
-        net = super()._build_net(*args, **kwargs)
-        net.callbacks = [
-            *net.callbacks,
-            ("count", _CountEpochs()),
-            ("interrupt", _Interrupt(self.interrupt_at)),
-        ]
-        return net
+def InterruptibleClassifier(interrupt_at=None, **params):  # noqa: N802 - reads as a class
+    """A classifier whose training counts its epochs and is interrupted at one."""
+    callbacks = [("count", _CountEpochs()), ("interrupt", _Interrupt(interrupt_at))]
+    return MultiModalCNNClassifier(callbacks=callbacks, **params)
 
 
 def epochs_run(clf):
@@ -412,9 +410,7 @@ def epochs_run(clf):
 
 
 def fit_interrupted(params, X, y, at):
-    clf = InterruptibleClassifier(**params)
-    clf.interrupt_at = at
-    return clf.fit(X, y)
+    return InterruptibleClassifier(interrupt_at=at, **params).fit(X, y)
 
 
 def assert_same_model(a, b, X):
@@ -427,12 +423,15 @@ def assert_same_model(a, b, X):
     assert [h["train_loss"] for h in a.net_.history] == [h["train_loss"] for h in b.net_.history]
 
 
-TEXT = {**SMALL, "modalities": "text", "lr": 1e-2}
+@pytest.fixture(scope="session")
+def text_params(small):
+    """A small Text-CNN at lr 1e-2, for the resumable-training tests."""
+    return {**small, "modalities": "text", "lr": 1e-2}
 
 
-def test_interrupted_fit_resumes_and_equals_uninterrupted_run(text_data, tmp_path):
+def test_interrupted_fit_resumes_and_equals_uninterrupted_run(text_data, tmp_path, text_params):
     X, y = text_data
-    params = {**TEXT, "max_epochs": 6, "patience": None}
+    params = {**text_params, "max_epochs": 6, "patience": None}
     reference = MultiModalCNNClassifier(**params).fit(X, y)
     params["checkpoint_dir"] = tmp_path / "ckpt"
     first = fit_interrupted(params, X, y, at=3)
@@ -457,9 +456,9 @@ def test_interrupted_fit_resumes_and_equals_uninterrupted_run(text_data, tmp_pat
     assert_same_model(longer, reference8.fit(X, y), X)
 
 
-def test_early_stopping_state_survives_the_interruption(text_data, tmp_path):
+def test_early_stopping_state_survives_the_interruption(text_data, tmp_path, text_params):
     X, y = text_data
-    params = {**TEXT, "max_epochs": 30, "patience": 2}
+    params = {**text_params, "max_epochs": 30, "patience": 2}
     reference = MultiModalCNNClassifier(**params).fit(X, y)
     stop = reference.n_iter_
     assert stop < 30, "the reference run should stop early"
@@ -479,9 +478,9 @@ def test_early_stopping_state_survives_the_interruption(text_data, tmp_path):
     assert_same_model(again, reference, X)
 
 
-def test_checkpoint_file_holds_only_tensors_and_plain_data(text_data, tmp_path):
+def test_checkpoint_file_holds_only_tensors_and_plain_data(text_data, tmp_path, text_params):
     X, y = text_data
-    params = {**TEXT, "max_epochs": 2, "patience": 2, "checkpoint_dir": str(tmp_path)}
+    params = {**text_params, "max_epochs": 2, "patience": 2, "checkpoint_dir": str(tmp_path)}
     MultiModalCNNClassifier(**params).fit(X, y)
     (path,) = tmp_path.glob("skmmat-fit-*.pt")
     state = torch.load(path, weights_only=True)
@@ -491,9 +490,9 @@ def test_checkpoint_file_holds_only_tensors_and_plain_data(text_data, tmp_path):
     assert state["early_stopping"]["best_weights"].keys() == state["module"].keys()
 
 
-def test_other_data_or_parameters_start_a_new_run(text_data, tmp_path):
+def test_other_data_or_parameters_start_a_new_run(text_data, tmp_path, text_params):
     X, y = text_data
-    params = {**TEXT, "max_epochs": 2, "patience": None, "checkpoint_dir": tmp_path}
+    params = {**text_params, "max_epochs": 2, "patience": None, "checkpoint_dir": tmp_path}
     InterruptibleClassifier(**params).fit(X, y)
     other_data = InterruptibleClassifier(**params).fit(X.iloc[:-4], y.iloc[:-4])
     other_params = InterruptibleClassifier(**{**params, "lr": 5e-3}).fit(X, y)
@@ -502,9 +501,9 @@ def test_other_data_or_parameters_start_a_new_run(text_data, tmp_path):
     assert len(list(tmp_path.glob("skmmat-fit-*.pt"))) == 3
 
 
-def test_unreadable_checkpoint_raises_naming_it(text_data, tmp_path):
+def test_unreadable_checkpoint_raises_naming_it(text_data, tmp_path, text_params):
     X, y = text_data
-    params = {**TEXT, "max_epochs": 1, "patience": None, "checkpoint_dir": tmp_path}
+    params = {**text_params, "max_epochs": 1, "patience": None, "checkpoint_dir": tmp_path}
     MultiModalCNNClassifier(**params).fit(X, y)
     (path,) = tmp_path.glob("skmmat-fit-*.pt")
     path.write_bytes(b"garbage")

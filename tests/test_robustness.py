@@ -19,17 +19,6 @@ from skmmat import (
     make_crisis_tweets,
 )
 
-SMALL = {
-    "hidden_units": 8,
-    "image_filters": (4, 8),
-    "text_filters": 8,
-    "batch_size": 16,
-    "max_epochs": 1,
-    "patience": None,
-    "random_state": 0,
-    "n_threads": 1,
-}
-
 #: Texts that have broken tweet pipelines: missing values, emoji, mojibake,
 #: right-to-left scripts, control and invisible characters, a lone surrogate,
 #: 100,000 characters, markup-like and numeric-only texts.
@@ -51,12 +40,24 @@ HOSTILE_TEXTS = [
 ]
 
 
-def pipeline(**resizer):
-    return make_pipeline(
-        ImageResizer(size=(32, 32), n_jobs=1, **resizer),
-        GloveSequencer(),
-        MultiModalCNNClassifier(**SMALL),
-    )
+@pytest.fixture(scope="session")
+def small(tiny_params):
+    """``tiny_params`` for one epoch, without early stopping, seeded, on one thread."""
+    return {**tiny_params, "max_epochs": 1, "patience": None, "random_state": 0, "n_threads": 1}
+
+
+@pytest.fixture(scope="session")
+def pipeline(small):
+    """``pipeline(**resizer)``: an unfitted resizer, sequencer and small classifier."""
+
+    def pipeline(**resizer):
+        return make_pipeline(
+            ImageResizer(size=(32, 32), n_jobs=1, **resizer),
+            GloveSequencer(),
+            MultiModalCNNClassifier(**small),
+        )
+
+    return pipeline
 
 
 @pytest.fixture(scope="module")
@@ -65,13 +66,13 @@ def df():
 
 
 @pytest.fixture(scope="module")
-def fitted(df):
+def fitted(df, pipeline):
     return pipeline().fit(df[["image", "text"]], df["label"])
 
 
 @pytest.fixture(scope="module")
-def text_model(df):
-    model = make_pipeline(GloveSequencer(), MultiModalCNNClassifier(modalities="text", **SMALL))
+def text_model(df, small):
+    model = make_pipeline(GloveSequencer(), MultiModalCNNClassifier(modalities="text", **small))
     return model.fit(df[["text"]], df["label"])
 
 
@@ -93,7 +94,7 @@ def image_files(df, tmp_path_factory):
 # ----------------------------------------------------------------------
 # image files
 # ----------------------------------------------------------------------
-def test_missing_image_file_raises_naming_it(image_files):
+def test_missing_image_file_raises_naming_it(image_files, pipeline):
     frame, missing, _ = image_files
     frame = frame.copy()
     frame.loc[frame.index[3], "image"] = missing
@@ -101,7 +102,7 @@ def test_missing_image_file_raises_naming_it(image_files):
         pipeline().fit(frame[["image", "text"]], frame["label"])
 
 
-def test_corrupt_image_file_raises_naming_it(image_files):
+def test_corrupt_image_file_raises_naming_it(image_files, pipeline):
     frame, _, corrupt = image_files
     frame = frame.copy()
     frame.loc[frame.index[5], "image"] = corrupt
@@ -109,7 +110,7 @@ def test_corrupt_image_file_raises_naming_it(image_files):
         pipeline().fit(frame[["image", "text"]], frame["label"])
 
 
-def test_on_error_blank_substitutes_warns_and_keeps_every_row(image_files):
+def test_on_error_blank_substitutes_warns_and_keeps_every_row(image_files, pipeline):
     frame, missing, corrupt = image_files
     frame = frame.copy()
     frame.loc[frame.index[3], "image"] = missing
@@ -124,13 +125,20 @@ def test_on_error_blank_substitutes_warns_and_keeps_every_row(image_files):
     assert resized["image"].iloc[4].any()
     with pytest.warns(UserWarning, match="blank"):
         proba = model.predict_proba(frame[["image", "text"]])
-    assert proba.shape == (len(frame), 2) and np.isfinite(proba).all()
+    # the substitutes are black images: the same probabilities as black images given as arrays
+    black = frame.assign(
+        image=[
+            np.zeros((32, 32, 3), np.uint8) if row in (3, 5) else image
+            for row, image in enumerate(frame["image"])
+        ]
+    )
+    np.testing.assert_array_equal(proba, model.predict_proba(black[["image", "text"]]))
 
 
 # ----------------------------------------------------------------------
 # wrong arrays, columns, labels, sizes
 # ----------------------------------------------------------------------
-def test_wrong_rank_image_arrays_raise_naming_the_row(df):
+def test_wrong_rank_image_arrays_raise_naming_the_row(df, pipeline):
     X = df[["image", "text"]].copy()
     X.at[X.index[2], "image"] = np.zeros((8, 8, 3, 1), np.uint8)
     with pytest.raises(ValueError, match=r"column 'image', row 2 .*\(8, 8, 3, 1\)"):
@@ -154,7 +162,7 @@ def test_wrong_rank_arrays_given_to_the_classifier_raise_naming_the_column(fitte
 
 
 @pytest.mark.parametrize("column", ["image", "text"])
-def test_missing_column_at_fit_raises_naming_it(df, column):
+def test_missing_column_at_fit_raises_naming_it(df, column, pipeline):
     X = df[["image", "text"]].drop(columns=column)
     with pytest.raises(ValueError, match=rf"missing column\(s\) \['{column}'\]"):
         pipeline().fit(X, df["label"])
@@ -186,12 +194,12 @@ def test_unknown_columns_at_predict_are_ignored(fitted, df):
     ],
     ids=["nan", "single-class", "length", "none"],
 )
-def test_bad_labels_raise(df, labels, message):
+def test_bad_labels_raise(df, labels, message, pipeline):
     with pytest.raises(ValueError, match=message):
         pipeline().fit(df[["image", "text"]], labels(df["label"]))
 
 
-def test_zero_rows(fitted, df):
+def test_zero_rows(fitted, df, pipeline):
     empty = df[["image", "text"]].iloc[:0]
     with pytest.raises(ValueError, match="0 rows"):
         pipeline().fit(empty, df["label"].iloc[:0])
@@ -212,7 +220,7 @@ def hostile_frame(df):
     return pd.DataFrame({"image": df["image"].iloc[:n].to_numpy(), "text": texts})
 
 
-def test_hostile_texts_through_the_full_pipeline(df):
+def test_hostile_texts_through_the_full_pipeline(df, pipeline):
     hostile = hostile_frame(df)
     X = pd.concat([df[["image", "text"]].astype({"text": object}), hostile], ignore_index=True)
     y = np.concatenate([df["label"].to_numpy(), df["label"].to_numpy()[: len(hostile)]])
@@ -226,6 +234,14 @@ def test_hostile_texts_through_the_full_pipeline(df):
     assert len(model.predict(hostile)) == len(hostile)
     sequences = model[:-1].transform(hostile)["text"]
     assert all(s.shape == (15, 50) and np.isfinite(s).all() for s in sequences)
+    # a missing or blank text reads as an empty one: all padding, the probabilities of ""
+    blank = [0, 1, 2, 3]  # None, NaN, "", whitespace
+    assert not any(sequences.iloc[i].any() for i in blank)
+    empty = model.predict_proba(hostile.assign(text=""))
+    np.testing.assert_array_equal(proba[blank], empty[blank])
+    # and the 16,667 times repeated word fills the sequence with its vector
+    flood = model[1].vectors_.vectors[model[1].vectors_.lookup(["flood"])[0]]
+    np.testing.assert_array_equal(sequences.iloc[10], np.tile(flood, (15, 1)))
 
 
 @settings(max_examples=30, deadline=None)
@@ -253,9 +269,9 @@ def test_every_transformer_and_predict_keep_rows_order_and_index(fitted, df):
     sequenced = fitted[1].transform(resized)
     clf = fitted[-1]
     perturbed = [
-        FGSMPerturber(clf).fit_transform(sequenced, y),
+        FGSMPerturber(clf).fit(sequenced).craft(sequenced, y),
         FGSMPerturber(clf, n_iter=2, random_start=True, random_state=0).fit_transform(sequenced),
-        WordSubstitutionPerturber(clf, n_candidates=3).fit_transform(sequenced, y),
+        WordSubstitutionPerturber(clf, n_candidates=3).fit(sequenced).craft(sequenced, y),
     ]
     for out in (resized, sequenced, *perturbed):
         assert len(out) == len(X)

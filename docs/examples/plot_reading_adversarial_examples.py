@@ -149,11 +149,11 @@ fig.tight_layout()
 # loses about 40 points to it).
 eps_values = [0.0, 0.02, 0.05, 0.1, 0.2]
 image_acc = [
-    clf.score(FGSMPerturber(clf, eps=eps).fit_transform(Xt, y_test), y_test) for eps in eps_values
+    clf.score(FGSMPerturber(clf, eps=eps).fit(Xt).craft(Xt, y_test), y_test) for eps in eps_values
 ]
 thresholds = [2.0, 1.0, 0.5, 0.25, 0.0]
 text_acc = [
-    clf.score(WordSubstitutionPerturber(clf, threshold=t).fit_transform(Xt, y_test), y_test)
+    clf.score(WordSubstitutionPerturber(clf, threshold=t).fit(Xt).craft(Xt, y_test), y_test)
     for t in thresholds
 ]
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.4), sharey=True)

@@ -1,7 +1,7 @@
 """Adversarial examples (Equations 1 and 2) and adversarial training (Algorithm 1)."""
 
 from ._base import BasePerturber, estimator_modalities
-from ._craft import craft_adversarial
+from ._craft import craft_adversarial, resolve_perturbers
 from ._fgsm import FGSMPerturber
 from ._word_substitution import WordSubstitutionPerturber
 from ._wrapper import AdversarialAugmentationWrapper
@@ -13,4 +13,5 @@ __all__ = [
     "WordSubstitutionPerturber",
     "craft_adversarial",
     "estimator_modalities",
+    "resolve_perturbers",
 ]

@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
-import math
-import numbers
+from numbers import Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.exceptions import NotFittedError
+from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import check_dataframe
 
-__all__ = ["estimator_modalities"]
+__all__ = ["BasePerturber", "estimator_modalities"]
 
 
 def estimator_modalities(estimator):
     """Modalities a fitted estimator reads, e.g. ``("image", "text")``.
 
-    Looks through meta-estimators (anything with an ``estimator_``) down to
-    the classifier, whose ``input_shapes_`` name the columns it was fitted on.
+    Looks through meta-estimators (anything with an ``estimator_``; a
+    :class:`~sklearn.frozen.FrozenEstimator` passes attributes through) down
+    to the classifier, whose ``input_shapes_`` name the columns it was
+    fitted on.
 
     Parameters
     ----------
@@ -66,17 +68,38 @@ class BasePerturber(TransformerMixin, BaseEstimator):
 
     A perturber attacks one modality of an already fitted estimator that
     offers ``loss_gradient(X, y)`` (such as
-    :class:`~skmmat.MultiModalCNNClassifier`). The estimator is used as
-    given: never cloned, never refitted.
+    :class:`~skmmat.MultiModalCNNClassifier`). The estimator is the attack's
+    target, not a hyper-parameter: it is used as given, never refitted, and
+    :func:`~sklearn.base.clone` keeps it (the other parameters are cloned),
+    so a perturber can sit in a :class:`~sklearn.model_selection.GridSearchCV`.
+    A :class:`~sklearn.frozen.FrozenEstimator` works too.
 
-    ``fit_transform(X, y)`` crafts adversarial examples with the true labels
-    (the paper's setting, used for training); ``transform(X)`` has no labels
-    and uses the estimator's own predictions instead, so no label leaks into
-    an evaluation.
+    Two ways to craft:
+
+    * :meth:`transform` (and so ``fit_transform``, which equals
+      ``fit(X, y).transform(X)``) takes the loss at the estimator's own
+      predictions. It needs no labels, so no label leaks into an evaluation,
+      and it is what a perturber does inside a
+      :class:`~sklearn.pipeline.Pipeline`, at fit time and at predict time
+      alike.
+    * :meth:`craft` ``(X, y)`` takes the loss at given labels (the paper's
+      Equation 1 with the true labels); adversarial training and the robust
+      metrics use it.
     """
 
     #: the modality attacked ("image" or "text"); set by subclasses
     modality = None
+
+    _parameter_constraints: dict = {
+        "estimator": [HasMethods(["loss_gradient"]), None],
+        "eps": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def __sklearn_clone__(self):
+        params = self.get_params(deep=False)
+        estimator = params.pop("estimator")
+        cloned = {k: clone(v, safe=False) for k, v in params.items()}
+        return type(self)(estimator=estimator, **cloned)
 
     def fit(self, X, y=None):
         """Check the parameters, the estimator and ``X``.
@@ -92,19 +115,14 @@ class BasePerturber(TransformerMixin, BaseEstimator):
         -------
         self
         """
-        self._validate_params()
+        self._check_params()
         name = type(self).__name__
-        check_dataframe(X, [self.column], caller=name)
+        check_dataframe(X, [self.modality], caller=name)
         estimator = self.estimator
         if estimator is None:
             raise ValueError(
                 f"{name}: parameter 'estimator' is None. Pass the fitted model to attack, "
                 "or use the perturber inside AdversarialAugmentationWrapper, which sets it."
-            )
-        if not callable(getattr(estimator, "loss_gradient", None)):
-            raise ValueError(
-                f"{name}: the estimator {type(estimator).__name__} has no loss_gradient(X, y) "
-                "method; attack a MultiModalCNNClassifier or a wrapper around one."
             )
         try:
             check_is_fitted(estimator)
@@ -123,23 +141,6 @@ class BasePerturber(TransformerMixin, BaseEstimator):
         self._fit_resources()
         return self
 
-    def fit_transform(self, X, y=None, **fit_params):
-        """Craft adversarial examples with the true labels ``y``.
-
-        Parameters
-        ----------
-        X : pandas.DataFrame
-            Preprocessed frame holding the attacked column.
-        y : array-like of shape (n_samples,), optional
-            True labels. When None, the estimator's predictions are used.
-
-        Returns
-        -------
-        X_adv : pandas.DataFrame
-            A copy of ``X`` with the attacked column perturbed.
-        """
-        return self.fit(X, y).craft(X, y)
-
     def transform(self, X):
         """Craft adversarial examples against the estimator's own predictions.
 
@@ -156,29 +157,38 @@ class BasePerturber(TransformerMixin, BaseEstimator):
         return self.craft(X, None)
 
     def craft(self, X, y=None, *, gradient=None):
-        """Adversarial copy of ``X``.
+        """Adversarial copy of ``X``, with the loss taken at the labels ``y``.
 
         Parameters
         ----------
         X : pandas.DataFrame
             Preprocessed frame holding the attacked column.
         y : array-like of shape (n_samples,), optional
-            Labels the loss is taken against; None uses the predictions.
+            Labels the loss is taken against (the true labels, as in the
+            paper); None uses the estimator's predictions, as
+            :meth:`transform` does.
         gradient : dict, optional
             A result of ``estimator_.loss_gradient(X, y)`` computed by the
             caller, used instead of a new gradient pass where the attack is
-            single-step. This is how one gradient serves both modalities.
+            single-step. This is how one gradient serves both modalities
+            (:func:`~skmmat.adversarial.craft_adversarial`).
 
         Returns
         -------
         X_adv : pandas.DataFrame
+            A copy of ``X`` whose :attr:`written_columns` are perturbed.
         """
         check_is_fitted(self, "estimator_")
-        check_dataframe(X, [self.column], caller=type(self).__name__)
+        check_dataframe(X, [self.modality], caller=type(self).__name__)
         out = X.copy()
         for column, values in self._craft_columns(X, y, gradient).items():
             out[column] = values
         return out
+
+    @property
+    def written_columns(self):
+        """tuple of str: the columns :meth:`craft` and :meth:`transform` rewrite."""
+        return (self.modality,)
 
     @property
     def single_step(self):
@@ -186,6 +196,10 @@ class BasePerturber(TransformerMixin, BaseEstimator):
         return True
 
     # subclasses --------------------------------------------------------
+    def _check_params(self):
+        """Validate the parameters (the constraints, then what they cannot express)."""
+        self._validate_params()
+
     def _fit_resources(self):
         """Load what crafting needs (tables, indices); called at the end of fit."""
 
@@ -202,17 +216,9 @@ class BasePerturber(TransformerMixin, BaseEstimator):
             return grad
         return self.estimator_.loss_gradient(X, y)[self.modality]
 
-    def _check_eps(self):
-        eps = self.eps
-        if (
-            not isinstance(eps, numbers.Real)
-            or isinstance(eps, bool)
-            or not (eps >= 0 and math.isfinite(eps))
-        ):
-            raise ValueError(f"Parameter 'eps' must be a finite number >= 0, got {eps!r}.")
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.two_d_array = False
         tags.requires_fit = True
+        tags.non_deterministic = False
         return tags

@@ -5,8 +5,55 @@ from __future__ import annotations
 from sklearn.base import clone
 
 from ._base import estimator_modalities
+from ._fgsm import FGSMPerturber
+from ._word_substitution import WordSubstitutionPerturber
 
-__all__ = ["craft_adversarial"]
+__all__ = ["craft_adversarial", "resolve_perturbers"]
+
+#: what ``"default"`` stands for, per modality: the paper's two attacks
+_DEFAULT_PERTURBERS = {"image": FGSMPerturber, "text": WordSubstitutionPerturber}
+
+
+def resolve_perturbers(image_perturber, text_perturber, caller="craft_adversarial"):
+    """The two perturber templates, with ``"default"`` made the paper's attack.
+
+    Parameters
+    ----------
+    image_perturber, text_perturber : perturber, "default" or None
+        ``"default"`` becomes a new ``FGSMPerturber()`` (eps 0.1) or
+        ``WordSubstitutionPerturber()`` (eps 0.1, threshold 0.5); None stays
+        None (that modality is left clean).
+    caller : str
+        Name used in error messages.
+
+    Returns
+    -------
+    image_perturber, text_perturber : perturber or None
+
+    Raises
+    ------
+    ValueError
+        If a perturber attacks the other modality, or a string is not
+        ``"default"``.
+    """
+    out = []
+    for value, modality in ((image_perturber, "image"), (text_perturber, "text")):
+        name = f"{modality}_perturber"
+        if isinstance(value, str):
+            if value != "default":
+                raise ValueError(
+                    f"The {name!r} parameter of {caller} must be a perturber, 'default' or "
+                    f"None. Got {value!r} instead."
+                )
+            value = _DEFAULT_PERTURBERS[modality]()
+        if value is not None and getattr(value, "modality", None) != modality:
+            raise ValueError(
+                f"The {name!r} parameter of {caller} must attack the {modality!r} modality. "
+                f"Got {type(value).__name__}, which attacks "
+                f"{getattr(value, 'modality', None)!r}."
+            )
+        out.append(value)
+    return tuple(out)
 
 
 def craft_adversarial(estimator, X, y=None, *, image_perturber=None, text_perturber=None):
@@ -16,7 +63,8 @@ def craft_adversarial(estimator, X, y=None, *, image_perturber=None, text_pertur
     (Algorithm 1, steps 3 to 5), computed once: one ``loss_gradient`` pass
     serves both perturbers whenever they are single-step. Iterative
     perturbers each run their own steps on their modality, the other
-    modality held clean, and the results are combined.
+    modality held clean, and the results are combined. Each perturber
+    crafts through its public :meth:`~skmmat.adversarial.BasePerturber.craft`.
 
     Parameters
     ----------
@@ -26,9 +74,11 @@ def craft_adversarial(estimator, X, y=None, *, image_perturber=None, text_pertur
         Preprocessed frame (image and/or text columns).
     y : array-like of shape (n_samples,), optional
         Labels of the loss; None uses the estimator's predictions.
-    image_perturber, text_perturber : perturber or None
-        Templates; cloned, pointed at ``estimator`` and fitted here. A
-        perturber whose modality the estimator does not read is skipped.
+    image_perturber, text_perturber : perturber, "default" or None
+        Templates; cloned, pointed at ``estimator`` and fitted here.
+        ``"default"`` is the paper's attack of that modality, None leaves
+        it clean, and a perturber whose modality the estimator does not
+        read is skipped.
 
     Returns
     -------
@@ -50,24 +100,19 @@ def craft_adversarial(estimator, X, y=None, *, image_perturber=None, text_pertur
     >>> X_adv.shape == Xp.shape
     True
     """
+    templates = resolve_perturbers(image_perturber, text_perturber)
     modalities = estimator_modalities(estimator)
-    perturbers = []
-    for template, modality in ((image_perturber, "image"), (text_perturber, "text")):
-        if template is None or modality not in modalities:
-            continue
-        if getattr(template, "modality", None) != modality:
-            raise ValueError(
-                f"{modality}_perturber must attack the {modality!r} modality, got "
-                f"{type(template).__name__}."
-            )
-        perturbers.append(clone(template).set_params(estimator=estimator).fit(X, y))
+    perturbers = [
+        clone(template).set_params(estimator=estimator).fit(X, y)
+        for template, modality in zip(templates, ("image", "text"))
+        if template is not None and modality in modalities
+    ]
     out = X.copy()
-    if not perturbers:
-        return out
     gradient = None
-    if all(p.single_step for p in perturbers):
+    if len(perturbers) > 1 and all(p.single_step for p in perturbers):
         gradient = estimator.loss_gradient(X, y)
     for perturber in perturbers:
-        for column, values in perturber._craft_columns(X, y, gradient).items():
-            out[column] = values
+        adversarial = perturber.craft(X, y, gradient=gradient)
+        for column in perturber.written_columns:
+            out[column] = adversarial[column]
     return out

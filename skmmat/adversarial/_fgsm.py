@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import math
-import numbers
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
 
 from .._validation import check_array_column
 from ._base import BasePerturber, as_cells, replace_column
@@ -42,9 +42,6 @@ class FGSMPerturber(BasePerturber):
         Start from a uniformly random point of the ``eps``-ball.
     clip : tuple of float or None, default=(0.0, 1.0)
         Valid pixel range; None leaves values unclipped.
-    column : str, default="image"
-        Column of (H, W, 3) float arrays, as written by
-        :class:`~skmmat.preprocessing.ImageResizer`.
     random_state : int, RandomState instance or None, default=None
         Seed of the random start.
 
@@ -75,6 +72,15 @@ class FGSMPerturber(BasePerturber):
 
     modality = "image"
 
+    _parameter_constraints: dict = {
+        **BasePerturber._parameter_constraints,
+        "n_iter": [Interval(Integral, 1, None, closed="left")],
+        "step_size": [Interval(Real, 0, None, closed="neither"), None],
+        "random_start": ["boolean"],
+        "clip": [tuple, list, None],
+        "random_state": ["random_state"],
+    }
+
     def __init__(
         self,
         estimator=None,
@@ -83,7 +89,6 @@ class FGSMPerturber(BasePerturber):
         step_size=None,
         random_start=False,
         clip=(0.0, 1.0),
-        column="image",
         random_state=None,
     ):
         self.estimator = estimator
@@ -92,15 +97,25 @@ class FGSMPerturber(BasePerturber):
         self.step_size = step_size
         self.random_start = random_start
         self.clip = clip
-        self.column = column
         self.random_state = random_state
 
     @property
     def single_step(self):
         return self.n_iter == 1 and not self.random_start
 
+    def _check_params(self):
+        super()._check_params()
+        clip = self.clip
+        if clip is not None and not (
+            len(clip) == 2 and all(isinstance(c, Real) for c in clip) and clip[0] < clip[1]
+        ):
+            raise ValueError(
+                "The 'clip' parameter of FGSMPerturber must be a (low, high) pair with "
+                f"low < high, or None. Got {clip!r} instead."
+            )
+
     def _craft_columns(self, X, y, gradient):
-        x0 = check_array_column(X, self.column, ndim=3, last_dim=3, caller=type(self).__name__)
+        x0 = check_array_column(X, "image", ndim=3, last_dim=3, caller=type(self).__name__)
         eps = np.float32(self.eps)
         low, high = (-np.inf, np.inf) if self.clip is None else self.clip
         if self.single_step:
@@ -121,37 +136,7 @@ class FGSMPerturber(BasePerturber):
                 noise = rng.uniform(-self.eps, self.eps, size=x0.shape).astype(np.float32)
                 x = np.clip(x + noise, low, high)
             for _ in range(self.n_iter):
-                grad = self.estimator_.loss_gradient(replace_column(X, self.column, x), y)
+                grad = self.estimator_.loss_gradient(replace_column(X, "image", x), y)
                 x = x + np.float32(step) * np.sign(grad[self.modality])
                 x = np.clip(np.clip(x, x0 - eps, x0 + eps), low, high)
-        return {self.column: as_cells(x.astype(np.float32, copy=False))}
-
-    def _validate_params(self):
-        self._check_eps()
-        if (
-            not isinstance(self.n_iter, numbers.Integral)
-            or isinstance(self.n_iter, bool)
-            or self.n_iter < 1
-        ):
-            raise ValueError(f"Parameter 'n_iter' must be an integer >= 1, got {self.n_iter!r}.")
-        if self.step_size is not None and not (
-            isinstance(self.step_size, numbers.Real)
-            and not isinstance(self.step_size, bool)
-            and 0 < self.step_size < math.inf
-        ):
-            raise ValueError(
-                f"Parameter 'step_size' must be a finite number > 0 or None, "
-                f"got {self.step_size!r}."
-            )
-        if self.clip is not None and not (
-            isinstance(self.clip, tuple | list)
-            and len(self.clip) == 2
-            and all(isinstance(c, numbers.Real) for c in self.clip)
-            and self.clip[0] < self.clip[1]
-        ):
-            raise ValueError(
-                f"Parameter 'clip' must be a (low, high) pair with low < high or None, "
-                f"got {self.clip!r}."
-            )
-        if not isinstance(self.column, str):
-            raise ValueError(f"Parameter 'column' must be a column name, got {self.column!r}.")
+        return {"image": as_cells(x.astype(np.float32, copy=False))}

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-import numbers
+import os
+from collections.abc import Mapping
+from numbers import Integral, Real
 
 import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._validation import check_array_column
-from ..embeddings import _ALGORITHMS, _METRICS, _block_rows, load_vectors, nearest_neighbors
+from ..embeddings import (
+    ALGORITHMS,
+    METRICS,
+    WordVectors,
+    load_vectors,
+    match_rows,
+    nearest_neighbors,
+)
 from ._base import BasePerturber, as_cells
 
 __all__ = ["WordSubstitutionPerturber"]
@@ -63,8 +73,6 @@ class WordSubstitutionPerturber(BasePerturber):
         Neighbour search; see :func:`skmmat.embeddings.nearest_neighbors`.
         The approximate k-NN graph of a table is built once and cached on
         disk, keyed by the table's content.
-    column : str, default="text"
-        Column of (max_len, dim) float arrays.
     tokens_column : str or None, default="tokens"
         Column of token tuples written by the sequencer; read to find each
         position's word quickly and rewritten with the substitutes. When
@@ -98,6 +106,18 @@ class WordSubstitutionPerturber(BasePerturber):
 
     modality = "text"
 
+    _parameter_constraints: dict = {
+        **BasePerturber._parameter_constraints,
+        "vectors": [str, os.PathLike, Mapping, WordVectors],
+        "n_candidates": [Interval(Integral, 1, None, closed="left")],
+        "threshold": [Interval(Real, 0, None, closed="left"), None],
+        "max_distance": [Interval(Real, 0, None, closed="left"), None],
+        "metric": [StrOptions(set(METRICS))],
+        "algorithm": [StrOptions(set(ALGORITHMS))],
+        "tokens_column": [str, None],
+        "n_jobs": [Integral, None],
+    }
+
     def __init__(
         self,
         estimator=None,
@@ -108,7 +128,6 @@ class WordSubstitutionPerturber(BasePerturber):
         max_distance=None,
         metric="euclidean",
         algorithm="auto",
-        column="text",
         tokens_column="tokens",
         n_jobs=None,
     ):
@@ -120,9 +139,21 @@ class WordSubstitutionPerturber(BasePerturber):
         self.max_distance = max_distance
         self.metric = metric
         self.algorithm = algorithm
-        self.column = column
         self.tokens_column = tokens_column
         self.n_jobs = n_jobs
+
+    @property
+    def written_columns(self):
+        """tuple of str: the columns :meth:`craft` rewrites (the text and its tokens)."""
+        return ("text",) if self.tokens_column is None else ("text", self.tokens_column)
+
+    def _check_params(self):
+        super()._check_params()
+        if self.tokens_column == "text":
+            raise ValueError(
+                "The 'tokens_column' parameter of WordSubstitutionPerturber must differ from "
+                "'text', the column of word vectors it perturbs."
+            )
 
     def _fit_resources(self):
         self.vectors_ = load_vectors(self.vectors)
@@ -151,11 +182,11 @@ class WordSubstitutionPerturber(BasePerturber):
     def _craft_columns(self, X, y, gradient):
         table = self.vectors_
         name = type(self).__name__
-        seq = check_array_column(X, self.column, ndim=2, last_dim=table.dim, caller=name)
+        seq = check_array_column(X, "text", ndim=2, last_dim=table.dim, caller=name)
         rows = self._word_rows(X, seq)
         pos_s, pos_p = np.nonzero(rows >= 0)
         new_seq = seq.copy()
-        out = {self.column: None}
+        out = {"text": None}
         tokens = None
         if self.tokens_column is not None:
             if self.tokens_column in X.columns:
@@ -192,7 +223,7 @@ class WordSubstitutionPerturber(BasePerturber):
                     for i, j, r in zip(s[hit], p[hit], new_words, strict=True):
                         tokens[i].extend([_UNKNOWN] * (j + 1 - len(tokens[i])))
                         tokens[i][j] = table.words[r]
-        out[self.column] = as_cells(new_seq)
+        out["text"] = as_cells(new_seq)
         if tokens is not None:
             out[self.tokens_column] = [tuple(t) for t in tokens]
         return out
@@ -213,64 +244,12 @@ class WordSubstitutionPerturber(BasePerturber):
             rows[~same] = -1
         unresolved = nonzero & (rows < 0)
         if unresolved.any():
-            rows[unresolved] = _match_rows(table, seq[unresolved], type(self).__name__)
+            rows[unresolved] = match_rows(table, seq[unresolved], caller=type(self).__name__)
         rows[~nonzero] = -1
         return rows
-
-    def _validate_params(self):
-        self._check_eps()
-        if not isinstance(self.n_candidates, numbers.Integral) or self.n_candidates < 1:
-            raise ValueError(
-                f"Parameter 'n_candidates' must be an integer >= 1, got {self.n_candidates!r}."
-            )
-        for name in ("threshold", "max_distance"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, numbers.Real) or value < 0):
-                raise ValueError(
-                    f"Parameter {name!r} must be a number >= 0 or None, got {value!r}."
-                )
-        if self.metric not in _METRICS:
-            raise ValueError(
-                f"Parameter 'metric' must be one of {list(_METRICS)}, got {self.metric!r}."
-            )
-        if self.algorithm not in _ALGORITHMS:
-            raise ValueError(
-                f"Parameter 'algorithm' must be one of {list(_ALGORITHMS)}, got {self.algorithm!r}."
-            )
-        if not isinstance(self.column, str):
-            raise ValueError(f"Parameter 'column' must be a column name, got {self.column!r}.")
 
 
 def _n_words(row):
     """Number of leading positions up to the last word of a row of table rows."""
     nz = np.flatnonzero(row >= 0)
     return int(nz[-1]) + 1 if nz.size else 0
-
-
-def _match_rows(table, queries, caller):
-    """Rows of ``table`` equal to each query vector; ValueError if one is none.
-
-    Each distinct vector is searched once (a tweet corpus repeats its words
-    many times), a block of them at a time against the whole table, which
-    bounds the ``(block, n_words)`` distance buffer (64 MB).
-    """
-    vectors = table.vectors
-    chunk = _block_rows(len(vectors))
-    sq = np.einsum("ij,ij->i", vectors, vectors)
-    distinct, inverse = np.unique(queries, axis=0, return_inverse=True)
-    found = np.empty(len(distinct), dtype=np.int64)
-    for start in range(0, len(distinct), chunk):
-        q = distinct[start : start + chunk]
-        d2 = q @ vectors.T
-        d2 *= -2.0
-        d2 += sq[None, :]
-        best = d2.argmin(axis=1)
-        err = d2[np.arange(len(q)), best] + np.einsum("ij,ij->i", q, q)
-        if (err > 1e-6 * np.maximum(1.0, sq[best])).any():
-            raise ValueError(
-                f"{caller}: the text column holds word vectors that are not rows of the "
-                f"perturber's table ({table!r}). Use the same 'vectors' in GloveSequencer and "
-                "WordSubstitutionPerturber."
-            )
-        found[start : start + len(q)] = best
-    return found[inverse.reshape(-1)]

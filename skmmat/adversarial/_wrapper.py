@@ -3,27 +3,35 @@
 from __future__ import annotations
 
 import copy
-import numbers
 import time
+from numbers import Integral
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
-from sklearn.utils import check_random_state
+from sklearn.utils import check_random_state, get_tags
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import check_dataframe, check_labels
-from ._base import BasePerturber, estimator_modalities
-from ._craft import craft_adversarial
-from ._fgsm import FGSMPerturber
-from ._word_substitution import WordSubstitutionPerturber
+from ._base import estimator_modalities
+from ._craft import craft_adversarial, resolve_perturbers
 
 __all__ = ["AdversarialAugmentationWrapper"]
 
-# The default perturbers: shared by every wrapper built with the defaults, so
-# they must never be mutated (see ``set_params``).
-_DEFAULT_IMAGE_PERTURBER = FGSMPerturber()
-_DEFAULT_TEXT_PERTURBER = WordSubstitutionPerturber()
+_DEFAULT = "default"
+
+
+def _estimator_has(name):
+    """Check the fitted model if there is one, else the unfitted template."""
+
+    def check(self):
+        inner = self.estimator_ if hasattr(self, "estimator_") else self.estimator
+        getattr(inner, name)  # raises AttributeError, as available_if wants
+        return True
+
+    return check
 
 
 class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
@@ -61,10 +69,16 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
     estimator : estimator with ``loss_gradient``
         The classifier trained adversarially, e.g.
         :class:`~skmmat.MultiModalCNNClassifier`; cloned, never modified.
-    image_perturber : FGSMPerturber or None, default=FGSMPerturber()
+    image_perturber : FGSMPerturber, "default" or None, default="default"
         Template of the image attack (its ``estimator`` is set for you).
-    text_perturber : WordSubstitutionPerturber or None, default=WordSubstitutionPerturber()
-        Template of the text attack.
+        ``"default"`` is the paper's ``FGSMPerturber()`` (eps 0.1); None
+        skips the image modality. To tune the attack, pass a perturber
+        (``image_perturber=FGSMPerturber(eps=0.05)``); its parameters are
+        then reachable as ``image_perturber__eps``.
+    text_perturber : WordSubstitutionPerturber, "default" or None, default="default"
+        Template of the text attack; ``"default"`` is the paper's
+        ``WordSubstitutionPerturber()`` (eps 0.1, threshold 0.5), None skips
+        the text modality.
     n_rounds : int, default=1
         Rounds of crafting and refitting; combine ``n_rounds > 1`` with
         ``warm_start=True``.
@@ -111,11 +125,21 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
     True
     """
 
+    _parameter_constraints: dict = {
+        "estimator": [HasMethods(["fit", "predict", "loss_gradient"])],
+        "image_perturber": [HasMethods(["craft"]), StrOptions({_DEFAULT}), None],
+        "text_perturber": [HasMethods(["craft"]), StrOptions({_DEFAULT}), None],
+        "n_rounds": [Interval(Integral, 1, None, closed="left")],
+        "warm_start": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
     def __init__(
         self,
         estimator,
-        image_perturber=_DEFAULT_IMAGE_PERTURBER,
-        text_perturber=_DEFAULT_TEXT_PERTURBER,
+        image_perturber=_DEFAULT,
+        text_perturber=_DEFAULT,
         n_rounds=1,
         warm_start=False,
         random_state=None,
@@ -143,7 +167,7 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
         -------
         self : AdversarialAugmentationWrapper
         """
-        self._validate_params()
+        image_template, text_template = self._check_params()
         name = type(self).__name__
         check_dataframe(X, caller=name)
         y = check_labels(y, len(X), caller=name)
@@ -152,8 +176,8 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
         model = self._seeded(clone(self.estimator), rng).fit(X, y)
         self.initial_estimator_ = model
         modalities = estimator_modalities(model)
-        image_p = self._seeded(self.image_perturber, rng)
-        text_p = self._seeded(self.text_perturber, rng)
+        image_p = self._seeded(image_template, rng)
+        text_p = self._seeded(text_template, rng)
         if not (
             (image_p is not None and "image" in modalities)
             or (text_p is not None and "text" in modalities)
@@ -196,36 +220,25 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
         self.classes_ = model.classes_
         return self
 
-    def set_params(self, **params):
-        """Set the parameters, nested ones (``image_perturber__eps``) included.
-
-        A nested parameter of a default perturber is set on a copy of it:
-        the default objects are shared by every wrapper built with them.
-
-        Returns
-        -------
-        self : AdversarialAugmentationWrapper
-        """
-        for name, default in (
-            ("image_perturber", _DEFAULT_IMAGE_PERTURBER),
-            ("text_perturber", _DEFAULT_TEXT_PERTURBER),
-        ):
-            nested = any(key.startswith(name + "__") for key in params)
-            if nested and name not in params and getattr(self, name, None) is default:
-                setattr(self, name, clone(default))
-        return super().set_params(**params)
-
     # delegation ---------------------------------------------------------
     def predict(self, X):
         """Labels predicted by the adversarially trained model."""
         check_is_fitted(self)
         return self.estimator_.predict(X)
 
+    @available_if(_estimator_has("predict_proba"))
     def predict_proba(self, X):
         """Class probabilities of the adversarially trained model."""
         check_is_fitted(self)
         return self.estimator_.predict_proba(X)
 
+    @available_if(_estimator_has("decision_function"))
+    def decision_function(self, X):
+        """Decision function of the adversarially trained model."""
+        check_is_fitted(self)
+        return self.estimator_.decision_function(X)
+
+    @available_if(_estimator_has("loss_gradient"))
     def loss_gradient(self, X, y=None):
         """Input gradients of the adversarially trained model (for attacks)."""
         check_is_fitted(self)
@@ -237,6 +250,26 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
         check_is_fitted(self)
         return self.estimator_.input_shapes_
 
+    # persistence protocol (walked by skmmat.save_model / load_model) -----
+    def __skmmat_getstate__(self):
+        """Fitted state for :func:`skmmat.save_model`: both models, classes and rounds."""
+        check_is_fitted(self)
+        return {
+            "estimator_": self.estimator_,
+            "initial_estimator_": self.initial_estimator_,
+            "classes_": self.classes_,
+            "rounds_": list(self.rounds_),
+        }
+
+    def __skmmat_setstate__(self, state):
+        """Restore the state of :meth:`__skmmat_getstate__` (for :func:`skmmat.load_model`)."""
+        self._check_params()
+        self.estimator_ = state["estimator_"]
+        self.initial_estimator_ = state["initial_estimator_"]
+        self.classes_ = np.asarray(state["classes_"])
+        self.rounds_ = list(state["rounds_"])
+        return self
+
     # helpers ------------------------------------------------------------
     def _seeded(self, est, rng):
         if est is None:
@@ -246,32 +279,24 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
             est = clone(est).set_params(random_state=int(seed))
         return est
 
-    def _validate_params(self):
-        if not isinstance(self.n_rounds, numbers.Integral) or self.n_rounds < 1:
-            raise ValueError(
-                f"Parameter 'n_rounds' must be an integer >= 1, got {self.n_rounds!r}."
-            )
-        for name, modality in (("image_perturber", "image"), ("text_perturber", "text")):
-            value = getattr(self, name)
-            if value is not None and not isinstance(value, BasePerturber):
-                raise ValueError(
-                    f"Parameter {name!r} must be a perturber (FGSMPerturber, "
-                    f"WordSubstitutionPerturber) or None, got {type(value).__name__}."
-                )
-            if value is not None and value.modality != modality:
-                raise ValueError(
-                    f"Parameter {name!r} must attack the {modality!r} modality, got "
-                    f"{type(value).__name__}, which attacks {value.modality!r}."
-                )
-        if not callable(getattr(self.estimator, "fit", None)):
-            raise ValueError("Parameter 'estimator' must be an estimator with fit.")
+    def _check_params(self):
+        """Validate the parameters; return the two perturber templates (or None)."""
+        self._validate_params()
+        templates = resolve_perturbers(
+            self.image_perturber, self.text_perturber, type(self).__name__
+        )
         if self.warm_start and "warm_start" not in self.estimator.get_params(deep=False):
             raise ValueError(
                 f"warm_start=True needs an estimator with a 'warm_start' parameter; "
                 f"{type(self.estimator).__name__} has none."
             )
+        return templates
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
+        inner = get_tags(self.estimator)
+        tags.input_tags = copy.deepcopy(inner.input_tags)
+        tags.target_tags = copy.deepcopy(inner.target_tags)
+        tags.classifier_tags = copy.deepcopy(inner.classifier_tags)
+        tags.non_deterministic = inner.non_deterministic
         return tags

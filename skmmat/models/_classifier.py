@@ -2,40 +2,26 @@
 
 from __future__ import annotations
 
-import contextlib
-import copy
-import math
-import numbers
 import os
-import warnings
+from numbers import Integral, Real
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
-from skorch import NeuralNetClassifier
-from skorch.callbacks import Callback, EarlyStopping
-from skorch.dataset import ValidSplit
-from skorch.history import History
-from tqdm.auto import tqdm
 
-from .._persistence import TrainingCheckpoint, training_fingerprint
-from .._validation import check_array_column, check_dataframe, check_labels, check_positive
-from ._modules import MODALITIES, MultiModalCNN
+from .._validation import check_dataframe, check_labels
+from ._inputs import encode_labels, frame_to_inputs, normalize_filters, normalize_modalities
+from ._passes import batched_input_gradient, batched_proba, eval_logits
+from ._state import FittedStateMixin
+from ._training import train_net
 
 __all__ = ["MultiModalCNNClassifier"]
 
 _CALLER = "MultiModalCNNClassifier"
-
-# Rows per pass outside training steps (validation, predict, loss_gradient). Small
-# batches are faster on CPU, where the convolutions' working set then fits the caches:
-# with one thread, MMN on 64x64 images, predict over 512 rows took 1.09 s in batches of
-# 32, 1.33 s of 64, 2.17 s of 128 and 2.44 s of 256; an input-gradient pass 2.15x longer
-# in batches of 256 than of 32 (benchmarks/results/speed.md).
-_PASS_BATCH = 32
+_POSITIVE_INT = Interval(Integral, 1, None, closed="left")
 
 # Parameters that define the network; warm starting requires them unchanged.
 _ARCHITECTURE_PARAMS = (
@@ -47,62 +33,21 @@ _ARCHITECTURE_PARAMS = (
     "dropout",
 )
 
-
-def _normalize_modalities(modalities):
-    """Return ``modalities`` as a tuple in canonical order or raise ValueError."""
-    if isinstance(modalities, str):
-        modalities = (modalities,)
-    try:
-        items = list(modalities)
-    except TypeError:
-        items = None
-    if (
-        not items
-        or not all(isinstance(m, str) and m in MODALITIES for m in items)
-        or len(set(items)) != len(items)
-    ):
-        raise ValueError(
-            f"Parameter 'modalities' must be a non-empty collection of distinct values "
-            f"from {MODALITIES}, got {modalities!r}."
-        )
-    return tuple(m for m in MODALITIES if m in items)
+# Parameters that do not change what a training run computes (left out of the
+# checkpoint fingerprint).
+_RUN_INDEPENDENT_PARAMS = (
+    "callbacks",
+    "checkpoint_dir",
+    "device",
+    "eval_batch_size",
+    "max_epochs",
+    "n_threads",
+    "verbose",
+    "warm_start",
+)
 
 
-@contextlib.contextmanager
-def _seeded_torch(seed, device):
-    """Seed torch inside the block and restore the caller's RNG state afterwards."""
-    devices = []
-    dev = torch.device(device) if device is not None else torch.device("cpu")
-    if dev.type == "cuda" and torch.cuda.is_available():
-        devices = [dev.index if dev.index is not None else torch.cuda.current_device()]
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
-        yield
-
-
-@contextlib.contextmanager
-def _torch_threads(n_threads):
-    """Run the block with ``n_threads`` torch intra-op threads, then restore.
-
-    ``None`` leaves the setting alone. With torch's OpenMP backend the count
-    is a per-thread setting, so concurrent fits in other threads of the same
-    process are not affected.
-    """
-    if n_threads is None:
-        yield
-        return
-    previous = torch.get_num_threads()
-    if previous == n_threads:
-        yield
-        return
-    torch.set_num_threads(int(n_threads))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
-class MultiModalCNNClassifier(ClassifierMixin, BaseEstimator):
+class MultiModalCNNClassifier(FittedStateMixin, ClassifierMixin, BaseEstimator):
     """Multi-modal CNN classifier for image + text tweets (the MMN of MMAT).
 
     A Visual-CNN (two blocks of 3x3 convolution, ReLU and 2x2 max pooling,
@@ -155,13 +100,10 @@ class MultiModalCNNClassifier(ClassifierMixin, BaseEstimator):
         None.
     warm_start : bool, default=False
         When True and the estimator is already fitted with the same
-        architecture parameters (``modalities``, ``hidden_units``,
-        ``text_window``, ``image_filters``, ``text_filters``, ``dropout``),
-        the same classes and the same input shapes, :meth:`fit` continues
+        architecture, classes and input shapes, :meth:`fit` continues
         training the existing network (weights, Adam state and history are
-        kept; up to ``max_epochs`` further epochs are run with the current
-        ``lr``, ``batch_size`` and ``patience``). Otherwise the network is
-        re-initialised.
+        kept) for up to ``max_epochs`` more epochs with the current ``lr``,
+        ``batch_size`` and ``patience``; otherwise it starts afresh.
     device : str or torch.device, default="cpu"
         Torch device for training and inference, passed to skorch. ``"cuda"``
         works with the same code path.
@@ -175,28 +117,32 @@ class MultiModalCNNClassifier(ClassifierMixin, BaseEstimator):
         2 or more shows a progress bar over the epochs instead (tqdm), with
         the latest losses.
     checkpoint_dir : str, path-like or None, default=None
-        Folder for resumable training. When set, the state after every
-        completed epoch (weights, Adam state, history, random-number
-        generator states and early-stopping state) is written there, one
-        file per training run, keyed by a fingerprint of the parameters, the
-        data and the starting weights. A later :meth:`fit` with the same
-        parameters and data resumes after the last completed epoch, so an
-        interrupted fit only runs the remaining epochs; a run that already
-        finished is restored without training. ``max_epochs``, ``device``,
-        ``verbose``, ``n_threads`` and ``checkpoint_dir`` may change between
-        the runs. The files are read with ``torch.load(weights_only=True)``
-        and are never deleted by skmmat.
+        Folder for resumable training: the whole training state is written
+        there after every epoch, one file per run (keyed by a fingerprint of
+        the parameters, the data and the starting weights), and a later
+        :meth:`fit` of the same run resumes after the last completed epoch,
+        bit for bit (:class:`skmmat.callbacks.TrainingCheckpoint`).
+        ``max_epochs``, ``device``, ``verbose``, ``n_threads``,
+        ``eval_batch_size`` and ``checkpoint_dir`` may change between runs.
     n_threads : int or None, default=None
         Number of torch intra-op threads used by :meth:`fit`,
         :meth:`predict_proba`, :meth:`predict` and :meth:`loss_gradient`;
         the previous setting is restored afterwards. ``None`` keeps the
-        current setting (``torch.get_num_threads()``). On CPU, the gradients
-        of the image convolutions (oneDNN) depend on the thread count, so a
-        seeded fit is bit-for-bit reproducible only for a fixed count. The
-        count differs between processes: joblib's worker processes run with
-        ``cpu_count // n_jobs`` threads and Dask workers with one, so set an
-        integer (e.g. 1) to get identical models from ``n_jobs=1``,
-        ``n_jobs=2`` and a Dask cluster.
+        current setting. On CPU the image convolutions' gradients depend on
+        the thread count, and joblib and Dask workers run with other counts
+        than the parent process, so set an integer (e.g. 1) to get identical
+        models from ``n_jobs=1``, ``n_jobs=2`` and a Dask cluster.
+    eval_batch_size : int, default=32
+        Rows per pass outside training steps: the validation loss,
+        :meth:`predict_proba` and :meth:`loss_gradient`. Small batches are
+        faster on CPU (their working set fits the caches: 1.09 s for 512 rows
+        in batches of 32, 2.44 s in batches of 256, one thread, 64x64 MMN),
+        larger ones on a GPU; results are equal up to rounding.
+    callbacks : list of skorch callbacks or (name, callback) tuples, default=None
+        Extra :mod:`skorch.callbacks` run by the training loop after
+        skmmat's own (early stopping, the progress bar and the checkpoint),
+        e.g. ``[("lr", LRScheduler(...))]``. They are not part of the
+        checkpoint fingerprint.
 
     Attributes
     ----------
@@ -248,6 +194,28 @@ class MultiModalCNNClassifier(ClassifierMixin, BaseEstimator):
     ((40, 16, 16, 3), (40, 15, 50))
     """
 
+    _parameter_constraints: dict = {
+        "modalities": [str, tuple, list],
+        "hidden_units": [_POSITIVE_INT],
+        "text_window": [_POSITIVE_INT],
+        "image_filters": [_POSITIVE_INT, tuple, list],
+        "text_filters": [_POSITIVE_INT],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "batch_size": [_POSITIVE_INT],
+        "max_epochs": [_POSITIVE_INT],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "patience": [_POSITIVE_INT, None],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "warm_start": ["boolean"],
+        "device": [str, torch.device, None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "checkpoint_dir": [str, os.PathLike, None],
+        "n_threads": [_POSITIVE_INT, None],
+        "eval_batch_size": [_POSITIVE_INT],
+        "callbacks": [list, None],
+    }
+
     def __init__(
         self,
         modalities=("image", "text"),
@@ -267,6 +235,8 @@ class MultiModalCNNClassifier(ClassifierMixin, BaseEstimator):
         verbose=0,
         checkpoint_dir=None,
         n_threads=None,
+        eval_batch_size=32,
+        callbacks=None,
     ):
         self.modalities = modalities
         self.hidden_units = hidden_units
@@ -285,6 +255,8 @@ class MultiModalCNNClassifier(ClassifierMixin, BaseEstimator):
         self.verbose = verbose
         self.checkpoint_dir = checkpoint_dir
         self.n_threads = n_threads
+        self.eval_batch_size = eval_batch_size
+        self.callbacks = callbacks
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -292,253 +264,60 @@ class MultiModalCNNClassifier(ClassifierMixin, BaseEstimator):
         tags.input_tags.two_d_array = False
         return tags
 
-    # ------------------------------------------------------------------
-    # validation helpers
-    # ------------------------------------------------------------------
-    def _validate_params(self):
-        """Check the hyper-parameters; return normalised architecture values."""
-        modalities = _normalize_modalities(self.modalities)
-        for name in ("hidden_units", "text_window", "text_filters", "batch_size", "max_epochs"):
-            check_positive(getattr(self, name), name, integer=True)
-        filters = self.image_filters
-        if isinstance(filters, numbers.Integral) and not isinstance(filters, bool):
-            filters = (filters,)
-        try:
-            filters = tuple(filters)
-        except TypeError:
-            filters = ()
-        if not filters or not all(
-            isinstance(f, numbers.Integral) and not isinstance(f, bool) and f > 0 for f in filters
-        ):
-            raise ValueError(
-                "Parameter 'image_filters' must be a non-empty tuple of integers > 0, "
-                f"got {self.image_filters!r}."
-            )
-        if not (
-            isinstance(self.dropout, numbers.Real)
-            and not isinstance(self.dropout, bool)
-            and 0 <= self.dropout < 1
-        ):
-            raise ValueError(f"Parameter 'dropout' must be in [0, 1), got {self.dropout!r}.")
-        check_positive(self.lr, "lr")
-        if isinstance(self.lr, float) and not math.isfinite(self.lr):
-            raise ValueError(f"Parameter 'lr' must be finite, got {self.lr!r}.")
-        check_positive(self.patience, "patience", integer=True, allow_none=True)
-        vf = self.validation_fraction
-        if not (isinstance(vf, numbers.Real) and not isinstance(vf, bool) and 0 < vf < 1):
-            raise ValueError(f"Parameter 'validation_fraction' must be in (0, 1), got {vf!r}.")
-        if not isinstance(self.warm_start, bool | np.bool_):
-            raise ValueError(f"Parameter 'warm_start' must be a bool, got {self.warm_start!r}.")
-        if not (self.verbose is None or isinstance(self.verbose, numbers.Integral)) or (
-            self.verbose is not None and self.verbose < 0
-        ):
-            raise ValueError(f"Parameter 'verbose' must be an integer >= 0, got {self.verbose!r}.")
+    def _architecture(self):
+        """Validate the parameters; return the normalised architecture."""
+        self._validate_params()
         if self.device is not None:
             try:
                 torch.device(self.device)
             except (RuntimeError, TypeError) as exc:
                 raise ValueError(
-                    f"Parameter 'device' is not a valid torch device: {self.device!r}."
+                    f"The 'device' parameter of {_CALLER} is not a valid torch device. "
+                    f"Got {self.device!r} instead."
                 ) from exc
-        try:
-            check_random_state(self.random_state)
-        except ValueError as exc:
-            raise ValueError(f"Parameter 'random_state' is invalid: {exc}") from exc
-        check_positive(self.n_threads, "n_threads", integer=True, allow_none=True)
-        if self.checkpoint_dir is not None and not isinstance(
-            self.checkpoint_dir, str | os.PathLike
-        ):
-            raise ValueError(
-                "Parameter 'checkpoint_dir' must be a folder path or None, "
-                f"got {self.checkpoint_dir!r}."
-            )
-        return {
-            "modalities": modalities,
-            "hidden_units": int(self.hidden_units),
-            "text_window": int(self.text_window),
-            "image_filters": tuple(int(f) for f in filters),
-            "text_filters": int(self.text_filters),
-            "dropout": float(self.dropout),
-        }
+        arch = {name: getattr(self, name) for name in _ARCHITECTURE_PARAMS}
+        arch["modalities"] = normalize_modalities(self.modalities, _CALLER)
+        arch["image_filters"] = normalize_filters(self.image_filters, _CALLER)
+        return arch
 
-    def _check_inputs(self, X, modalities, *, text_window, n_blocks, reference=None):
-        """Validate ``X`` and return the dict of model inputs (channels first)."""
-        check_dataframe(X, modalities, caller=_CALLER)
-        inputs = {}
-        for m in modalities:
-            if m == "image":
-                # channels first, as the convolutions want them, in the one copy
-                arr = check_array_column(
-                    X, "image", ndim=3, last_dim=3, axes=(2, 0, 1), caller=_CALLER
-                )
-            else:
-                arr = check_array_column(X, "text", ndim=2, caller=_CALLER)
-            shape = tuple(int(s) for s in arr.shape[1:])
-            if m == "image":
-                shape = (shape[1], shape[2], shape[0])  # reported channels last, as given
-            if reference is not None and shape != tuple(reference[m]):
-                raise ValueError(
-                    f"{_CALLER}: column {m!r} holds arrays of shape {shape}, but the model "
-                    f"was fitted on shape {tuple(reference[m])}."
-                )
-            if m == "image":
-                side = 2**n_blocks
-                if shape[0] < side or shape[1] < side:
-                    raise ValueError(
-                        f"{_CALLER}: column 'image' holds images of size {shape[:2]}; with "
-                        f"{n_blocks} pooling blocks (image_filters) each side must be at "
-                        f"least {side} pixels."
-                    )
-            elif shape[0] < text_window:
-                raise ValueError(
-                    f"{_CALLER}: column 'text' holds sequences of {shape[0]} word positions, "
-                    f"fewer than text_window={text_window}."
-                )
-            inputs[m] = arr
-        return inputs
+    def _training_params(self):
+        """Parameters that define a training run (the checkpoint fingerprint)."""
+        params = self.get_params(deep=False)
+        return {k: v for k, v in params.items() if k not in _RUN_INDEPENDENT_PARAMS}
 
-    def _to_dict(self, X):
-        """Validate ``X`` against the fitted model and convert it to model inputs.
+    def model_inputs(self, X):
+        """Validate ``X`` against the fitted model and stack it into model inputs.
 
         Parameters
         ----------
         X : pandas.DataFrame
-            Frame with the modality columns used at fit time.
+            Frame with the modality columns used at fit time, with the same
+            per-row array shapes.
 
         Returns
         -------
         inputs : dict of str -> ndarray of float32
             ``"image"``: ``(n, 3, height, width)`` (channels first) and/or
             ``"text"``: ``(n, n_words, embedding_dim)``, for the modalities in
-            use.
+            use; the input of :meth:`forward_logits`.
         """
         check_is_fitted(self)
-        arch = self._fit_arch_
-        return self._check_inputs(
+        arch = self.architecture_
+        inputs, _ = frame_to_inputs(
             X,
             arch["modalities"],
             text_window=arch["text_window"],
             n_blocks=len(arch["image_filters"]),
+            caller=_CALLER,
             reference=self.input_shapes_,
         )
-
-    def _to_tensors(self, X):
-        """Like :meth:`_to_dict` but returns float32 tensors on ``net_.device``."""
-        return {m: self._as_tensor(a) for m, a in self._to_dict(X).items()}
-
-    def _as_tensor(self, array):
-        device = self.net_.device
-        t = torch.as_tensor(array, dtype=torch.float32)
-        return t.to(device) if device is not None else t
-
-    def _encode_labels(self, y, n_samples):
-        """Map labels of the original kind to class indices (ValueError if unknown)."""
-        if hasattr(y, "to_numpy"):
-            y = y.to_numpy()
-        y = np.asarray(y)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = y.ravel()
-        if y.ndim != 1 or len(y) != n_samples:
-            raise ValueError(
-                f"{_CALLER}: y must be one-dimensional with {n_samples} labels, got shape "
-                f"{y.shape}."
-            )
-        index = {c: i for i, c in enumerate(self.classes_.tolist())}
-        try:
-            codes = [index.get(v) for v in y.tolist()]
-        except TypeError as exc:  # unhashable labels
-            raise ValueError(f"{_CALLER}: y holds unhashable labels.") from exc
-        unknown = sorted({repr(v) for v, c in zip(y.tolist(), codes) if c is None})
-        if unknown:
-            raise ValueError(
-                f"{_CALLER}: y contains labels not seen during fit: {', '.join(unknown[:5])}; "
-                f"known classes are {self.classes_.tolist()}."
-            )
-        return np.asarray(codes, dtype=np.int64)
-
-    def _make_train_split(self, y_enc, seed):
-        """Build the skorch validation split, or None when early stopping is off."""
-        if self.patience is None:
-            return None
-        n = len(y_enc)
-        n_valid = math.ceil(self.validation_fraction * n)
-        n_train = n - n_valid
-        if n_valid < 1 or n_train < 1:
-            raise ValueError(
-                f"{_CALLER}: cannot hold out validation_fraction={self.validation_fraction} "
-                f"of {n} rows for early stopping; pass more data or patience=None."
-            )
-        counts = np.bincount(y_enc)
-        n_classes = len(counts)
-        stratified = counts.min() >= 2 and n_valid >= n_classes and n_train >= n_classes
-        if not stratified:
-            warnings.warn(
-                f"{_CALLER}: a stratified validation split of {n_valid} rows is impossible "
-                f"(smallest class has {counts.min()} rows, {n_classes} classes); using an "
-                f"unstratified split.",
-                UserWarning,
-                stacklevel=3,
-            )
-        return ValidSplit(
-            float(self.validation_fraction), stratified=bool(stratified), random_state=seed
-        )
-
-    # ------------------------------------------------------------------
-    # fitting
-    # ------------------------------------------------------------------
-    def _build_net(self, arch, n_classes, shapes, train_split, generator, checkpoint=None):
-        callbacks = []
-        if self.patience is not None:
-            callbacks.append(
-                (
-                    "early_stopping",
-                    EarlyStopping(
-                        monitor="valid_loss", patience=int(self.patience), load_best=True
-                    ),
-                )
-            )
-        if (self.verbose or 0) >= 2:
-            callbacks.append(("epoch_progress", _EpochProgress()))
-        if checkpoint is not None:
-            # after early stopping, so that its state includes the epoch saved
-            callbacks.append(("checkpoint", checkpoint))
-        module_kwargs = {
-            "module__n_classes": n_classes,
-            "module__modalities": arch["modalities"],
-            "module__hidden_units": arch["hidden_units"],
-            "module__text_window": arch["text_window"],
-            "module__image_filters": arch["image_filters"],
-            "module__text_filters": arch["text_filters"],
-            "module__dropout": arch["dropout"],
-        }
-        if "image" in shapes:
-            module_kwargs["module__image_size"] = tuple(shapes["image"][:2])
-        if "text" in shapes:
-            module_kwargs["module__embedding_dim"] = int(shapes["text"][1])
-        return NeuralNetClassifier(
-            MultiModalCNN,
-            criterion=torch.nn.CrossEntropyLoss,
-            optimizer=torch.optim.Adam,
-            lr=float(self.lr),
-            batch_size=int(self.batch_size),
-            max_epochs=int(self.max_epochs),
-            train_split=train_split,
-            callbacks=callbacks,
-            classes=list(range(n_classes)),
-            iterator_train__shuffle=True,
-            iterator_train__generator=generator,
-            iterator_valid__batch_size=_PASS_BATCH,
-            device=self.device,
-            verbose=1 if (self.verbose or 0) == 1 else 0,
-            **module_kwargs,
-        )
+        return inputs
 
     def _can_warm_start(self, arch, classes, shapes):
         if not self.warm_start or not hasattr(self, "net_"):
             return False
         return (
-            self._fit_arch_ == arch
-            and len(self.classes_) == len(classes)
+            self.architecture_ == arch
             and np.array_equal(self.classes_, classes)
             and self.input_shapes_ == shapes
         )
@@ -560,162 +339,50 @@ class MultiModalCNNClassifier(ClassifierMixin, BaseEstimator):
         self : MultiModalCNNClassifier
             The fitted estimator.
         """
-        arch = self._validate_params()
+        arch = self._architecture()
         check_dataframe(X, arch["modalities"], caller=_CALLER)
         y = check_labels(y, len(X), caller=_CALLER)
-        inputs = self._check_inputs(
+        inputs, shapes = frame_to_inputs(
             X,
             arch["modalities"],
             text_window=arch["text_window"],
             n_blocks=len(arch["image_filters"]),
+            caller=_CALLER,
         )
-        # Per-row shapes in the layout of the input columns.
-        shapes = {m: tuple(int(s) for s in np.shape(X[m].iloc[0])) for m in inputs}
-
         encoder = LabelEncoder().fit(y)
         classes = encoder.classes_
         y_enc = encoder.transform(y).astype(np.int64)
         previous = self.net_ if self._can_warm_start(arch, classes, shapes) else None
 
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        checkpoint, state = None, None
-        if self.checkpoint_dir is not None:
-            fingerprint = training_fingerprint(
-                self._training_params(),
-                classes,
-                shapes,
-                inputs,
-                y_enc,
-                start=None if previous is None else previous.module_.state_dict(),
-                n_before=0 if previous is None else len(previous.history),
-            )
-            checkpoint = TrainingCheckpoint(self.checkpoint_dir, fingerprint)
-            state = checkpoint.load()
-            if state is not None:
-                seed = checkpoint.seed  # same validation split and init as the saved run
-            checkpoint.seed = seed
-        train_split = self._make_train_split(y_enc, seed)
-        generator = torch.Generator()
-        generator.manual_seed(seed)
-        if checkpoint is not None:
-            checkpoint.generator = generator
-        net = self._build_net(
-            arch, len(classes), shapes, train_split, generator, checkpoint=checkpoint
+        net, n_before, resumed = train_net(
+            self.get_params(deep=False),
+            self._training_params(),
+            arch,
+            inputs,
+            y_enc,
+            classes,
+            shapes,
+            previous,
+            _CALLER,
         )
-
-        with _torch_threads(self.n_threads), _seeded_torch(seed, self.device):
-            net.initialize()
-            n_before = 0
-            if previous is not None:
-                net.module_.load_state_dict(previous.module_.state_dict())
-                net.optimizer_.load_state_dict(previous.optimizer_.state_dict())
-                for group in net.optimizer_.param_groups:
-                    group["lr"] = float(self.lr)
-                net.history = copy.deepcopy(previous.history)
-                n_before = len(net.history)
-            resumed, finished = 0, False
-            if checkpoint is not None:
-                checkpoint.n_before = n_before
-                if state is not None:
-                    resumed, finished = checkpoint.restore(net, state)
-            if not finished:
-                net.partial_fit(inputs, y_enc, epochs=max(int(self.max_epochs) - resumed, 0))
-
         self.net_ = net
         self.classes_ = classes
         self.input_shapes_ = shapes
+        self.architecture_ = arch
         self.n_iter_ = len(net.history) - n_before
         self.resumed_epochs_ = resumed
-        self._fit_arch_ = arch
         return self
 
-    def _training_params(self):
-        """Parameters that define a training run (the checkpoint fingerprint)."""
-        ignored = {
-            "checkpoint_dir",
-            "device",
-            "max_epochs",
-            "n_threads",
-            "verbose",
-            "warm_start",
-        }
-        return {k: v for k, v in self.get_params(deep=False).items() if k not in ignored}
-
-    def _restore_fitted(self, classes, input_shapes, arch, state_dict, history=None, n_iter=None):
-        """Rebuild the fitted network from saved state, without training.
-
-        Used by :func:`skmmat.load_model`. The network is built from the
-        current parameters and ``arch`` (the normalised architecture of the
-        saved fit), initialised without touching the global torch random
-        state, and ``state_dict`` is loaded into its module.
-
-        Parameters
-        ----------
-        classes : ndarray of shape (n_classes,)
-            The saved ``classes_``.
-        input_shapes : dict of str -> tuple of int
-            The saved ``input_shapes_``.
-        arch : dict
-            The saved normalised architecture (``_fit_arch_``).
-        state_dict : mapping of str -> torch.Tensor
-            Weights of the :class:`~skmmat.models.MultiModalCNN` module.
-        history : list of dict, optional
-            The skorch history to restore.
-        n_iter : int, optional
-            The saved ``n_iter_``; defaults to the length of ``history``.
-
-        Returns
-        -------
-        self : MultiModalCNNClassifier
-
-        Raises
-        ------
-        ValueError
-            If the weights do not fit the architecture.
-        """
-        self._validate_params()
-        classes = np.asarray(classes)
-        shapes = {m: tuple(int(s) for s in shape) for m, shape in input_shapes.items()}
-        arch = dict(arch)
-        arch["modalities"] = _normalize_modalities(arch["modalities"])
-        arch["image_filters"] = tuple(int(f) for f in arch["image_filters"])
-        if set(shapes) != set(arch["modalities"]):
-            raise ValueError(
-                f"{_CALLER}: the input shapes {sorted(shapes)} do not match the modalities "
-                f"{list(arch['modalities'])}."
-            )
-        net = self._build_net(arch, len(classes), shapes, None, torch.Generator())
-        with _torch_threads(self.n_threads), _seeded_torch(0, self.device):
-            net.initialize()
-        try:
-            net.module_.load_state_dict(dict(state_dict), strict=True)
-        except RuntimeError as exc:
-            raise ValueError(
-                f"{_CALLER}: the saved weights do not fit the saved architecture: {exc}"
-            ) from exc
-        if history is not None:
-            net.history = History(list(history))
-        self.net_ = net
-        self.classes_ = classes
-        self.input_shapes_ = shapes
-        self._fit_arch_ = arch
-        self.n_iter_ = int(n_iter) if n_iter is not None else len(net.history)
-        self.resumed_epochs_ = 0
-        return self
-
-    # ------------------------------------------------------------------
-    # inference
-    # ------------------------------------------------------------------
     def forward_logits(self, inputs):
         """Differentiable logits of the fitted network in evaluation mode.
 
         Parameters
         ----------
         inputs : dict of str -> ndarray or torch.Tensor
-            Model-layout inputs as returned by :meth:`_to_dict`: ``"image"``
-            of shape ``(n, 3, height, width)`` and/or ``"text"`` of shape
-            ``(n, n_words, embedding_dim)``. Tensors keep their autograd
-            graph, so gradients with respect to them can be taken.
+            Model-layout inputs as returned by :meth:`model_inputs`:
+            ``"image"`` of shape ``(n, 3, height, width)`` and/or ``"text"``
+            of shape ``(n, n_words, embedding_dim)``. Tensors keep their
+            autograd graph, so gradients with respect to them can be taken.
 
         Returns
         -------
@@ -725,22 +392,11 @@ class MultiModalCNNClassifier(ClassifierMixin, BaseEstimator):
             ``torch.no_grad`` / ``torch.enable_grad`` context.
         """
         check_is_fitted(self)
-        module = self.net_.module_
-        tensors = {
-            m: (v if isinstance(v, torch.Tensor) else self._as_tensor(v))
-            for m, v in inputs.items()
-            if m in self.input_shapes_
-        }
-        missing = [m for m in self.input_shapes_ if m not in tensors]
+        missing = [m for m in self.input_shapes_ if m not in inputs]
         if missing:
             raise ValueError(f"{_CALLER}.forward_logits: missing input(s) {missing}.")
-        was_training = module.training
-        module.eval()
-        try:
-            with _torch_threads(self.n_threads):
-                return module(**tensors)
-        finally:
-            module.train(was_training)
+        used = {m: inputs[m] for m in self.input_shapes_}
+        return eval_logits(self.net_.module_, used, self.net_.device, self.n_threads)
 
     def predict_proba(self, X):
         """Class probabilities (softmax of the logits).
@@ -756,15 +412,14 @@ class MultiModalCNNClassifier(ClassifierMixin, BaseEstimator):
         proba : ndarray of shape (n_samples, n_classes)
             Columns follow ``classes_``; rows sum to one.
         """
-        inputs = self._to_dict(X)
-        n = len(X)
-        out = []
-        with _torch_threads(self.n_threads), torch.no_grad():
-            for start in range(0, n, _PASS_BATCH):
-                batch = {m: a[start : start + _PASS_BATCH] for m, a in inputs.items()}
-                logits = self.forward_logits(batch)
-                out.append(torch.softmax(logits, dim=1).cpu().numpy())
-        return np.concatenate(out).astype(np.float64)
+        inputs = self.model_inputs(X)
+        return batched_proba(
+            self.net_.module_,
+            inputs,
+            device=self.net_.device,
+            n_threads=self.n_threads,
+            batch_size=int(self.eval_batch_size),
+        )
 
     def predict(self, X):
         """Predicted class labels (of the same kind as the training labels).
@@ -805,50 +460,13 @@ class MultiModalCNNClassifier(ClassifierMixin, BaseEstimator):
             ``(n, height, width, 3)`` and/or ``"text"`` of shape
             ``(n, n_words, embedding_dim)``.
         """
-        inputs = self._to_dict(X)
-        n = len(X)
-        y_enc = None if y is None else self._encode_labels(y, n)
-        modalities = list(inputs)
-        # written batch by batch into arrays in the columns' layout (channels last)
-        grads = {
-            m: np.empty(
-                (n, *(a.shape[2:] + a.shape[1:2] if m == "image" else a.shape[1:])), np.float32
-            )
-            for m, a in inputs.items()
-        }
-        for start in range(0, n, _PASS_BATCH):
-            stop = start + _PASS_BATCH
-            batch = {
-                m: self._as_tensor(a[start:stop]).requires_grad_(True) for m, a in inputs.items()
-            }
-            with _torch_threads(self.n_threads), torch.enable_grad():
-                logits = self.forward_logits(batch)
-                if y_enc is None:
-                    target = logits.detach().argmax(dim=1)
-                else:
-                    target = torch.as_tensor(y_enc[start:stop], device=logits.device)
-                # Samples are independent in eval mode, so the gradient of the
-                # summed loss w.r.t. each row is that row's own loss gradient.
-                loss = F.cross_entropy(logits, target, reduction="sum")
-                batch_grads = torch.autograd.grad(loss, [batch[m] for m in modalities])
-            for m, g in zip(modalities, batch_grads):
-                g = g.detach().cpu().numpy()
-                grads[m][start:stop] = g.transpose(0, 2, 3, 1) if m == "image" else g
-        return grads
-
-
-class _EpochProgress(Callback):
-    """A tqdm bar over the epochs of one fit (``verbose >= 2``)."""
-
-    def on_train_begin(self, net, **kwargs):
-        self.bar_ = tqdm(total=net.max_epochs, desc="epochs", unit="epoch", leave=False)
-
-    def on_epoch_end(self, net, **kwargs):
-        last = net.history[-1]
-        losses = {k: f"{last[k]:.3f}" for k in ("train_loss", "valid_loss") if k in last}
-        self.bar_.set_postfix(losses, refresh=False)
-        self.bar_.update()
-
-    def on_train_end(self, net, **kwargs):
-        self.bar_.close()
-        del self.bar_  # a fitted model stays picklable
+        inputs = self.model_inputs(X)
+        y_enc = None if y is None else encode_labels(y, self.classes_, len(X), _CALLER)
+        return batched_input_gradient(
+            self.net_.module_,
+            inputs,
+            y_enc,
+            device=self.net_.device,
+            n_threads=self.n_threads,
+            batch_size=int(self.eval_batch_size),
+        )

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import numbers
 import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
+from numbers import Integral
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
@@ -82,6 +83,15 @@ class ImageResizer(TransformerMixin, BaseEstimator):
     ((64, 64, 3), 1.0)
     """
 
+    _parameter_constraints: dict = {
+        "size": [tuple, list],
+        "column": [str],
+        "resample": [StrOptions(set(_RESAMPLE))],
+        "on_error": [StrOptions(set(_ON_ERROR))],
+        "n_jobs": [Integral, None],
+        "verbose": ["verbose"],
+    }
+
     def __init__(
         self,
         size=(64, 64),
@@ -112,8 +122,32 @@ class ImageResizer(TransformerMixin, BaseEstimator):
         self : ImageResizer
         """
         self._validate_params()
+        size = self.size
+        if len(size) != 2 or not all(
+            isinstance(s, Integral) and not isinstance(s, bool) and s >= 1 for s in size
+        ):
+            raise ValueError(
+                "The 'size' parameter of ImageResizer must be a (height, width) pair of "
+                f"positive integers. Got {size!r} instead."
+            )
+        if self.n_jobs == 0:
+            raise ValueError(
+                "The 'n_jobs' parameter of ImageResizer must be a non-zero integer or None "
+                "(joblib's convention). Got 0 instead."
+            )
         check_dataframe(X, [self.column], caller=type(self).__name__, allow_empty=True)
-        self.output_shape_ = (int(self.size[0]), int(self.size[1]), 3)
+        self.output_shape_ = (int(size[0]), int(size[1]), 3)
+        return self
+
+    def __skmmat_getstate__(self):
+        """Fitted state for :func:`skmmat.save_model`: the output shape."""
+        check_is_fitted(self)
+        return {"output_shape_": tuple(self.output_shape_)}
+
+    def __skmmat_setstate__(self, state):
+        """Restore the state of :meth:`__skmmat_getstate__` (for :func:`skmmat.load_model`)."""
+        self._validate_params()
+        self.output_shape_ = tuple(int(s) for s in state["output_shape_"])
         return self
 
     def transform(self, X):
@@ -264,38 +298,6 @@ class ImageResizer(TransformerMixin, BaseEstimator):
         if out.shape[2] == 1:
             out = np.repeat(out, 3, axis=2)
         return np.clip(out, 0.0, 1.0)
-
-    def _validate_params(self):
-        size = self.size
-        if (
-            not isinstance(size, tuple | list)
-            or len(size) != 2
-            or not all(
-                isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 1 for s in size
-            )
-        ):
-            raise ValueError(
-                f"Parameter 'size' must be a (height, width) pair of positive integers, "
-                f"got {size!r}."
-            )
-        if not isinstance(self.column, str):
-            raise ValueError(f"Parameter 'column' must be a column name, got {self.column!r}.")
-        if self.resample not in _RESAMPLE:
-            raise ValueError(
-                f"Parameter 'resample' must be one of {list(_RESAMPLE)}, got {self.resample!r}."
-            )
-        if self.on_error not in _ON_ERROR:
-            raise ValueError(
-                f"Parameter 'on_error' must be one of {list(_ON_ERROR)}, got {self.on_error!r}."
-            )
-        if self.n_jobs is not None and (
-            not isinstance(self.n_jobs, numbers.Integral)
-            or isinstance(self.n_jobs, bool)
-            or self.n_jobs == 0
-        ):
-            raise ValueError(
-                f"Parameter 'n_jobs' must be a non-zero integer or None, got {self.n_jobs!r}."
-            )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

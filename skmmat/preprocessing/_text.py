@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-import numbers
+import os
 import re
+from collections.abc import Mapping
+from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import check_dataframe
-from ..embeddings import load_vectors
+from ..embeddings import WordVectors, load_vectors
 from ._tokenize import tokenize_tweet
 
 __all__ = ["GloveSequencer"]
@@ -89,6 +92,14 @@ class GloveSequencer(TransformerMixin, BaseEstimator):
     0.0
     """
 
+    _parameter_constraints: dict = {
+        "vectors": [str, os.PathLike, Mapping, WordVectors],
+        "max_len": [Interval(Integral, 1, None, closed="left")],
+        "column": [str],
+        "tokens_column": [str, None],
+        "tokenizer": [callable, None],
+    }
+
     def __init__(
         self,
         vectors="glove-6b-50d",
@@ -116,7 +127,7 @@ class GloveSequencer(TransformerMixin, BaseEstimator):
         -------
         self : GloveSequencer
         """
-        self._validate_params()
+        self._check_params()
         check_dataframe(X, [self.column], caller=type(self).__name__)
         self.vectors_ = load_vectors(self.vectors)
         self.embedding_dim_ = self.vectors_.dim
@@ -124,6 +135,31 @@ class GloveSequencer(TransformerMixin, BaseEstimator):
         n_kept = sum(len(t) for t in tokens)
         n_oov = sum(int((self.vectors_.lookup(t) < 0).sum()) for t in tokens)
         self.oov_rate_ = n_oov / n_kept if n_kept else 0.0
+        return self
+
+    def _check_params(self):
+        self._validate_params()
+        if self.tokens_column == self.column:
+            raise ValueError(
+                "The 'tokens_column' parameter of GloveSequencer must differ from 'column' "
+                f"({self.column!r}); the tokens would overwrite the sequences."
+            )
+
+    def __skmmat_getstate__(self):
+        """Fitted state for :func:`skmmat.save_model`: the table and its statistics."""
+        check_is_fitted(self, "vectors_")
+        return {
+            "vectors_": self.vectors_,
+            "embedding_dim_": int(self.embedding_dim_),
+            "oov_rate_": float(self.oov_rate_),
+        }
+
+    def __skmmat_setstate__(self, state):
+        """Restore the state of :meth:`__skmmat_getstate__` (for :func:`skmmat.load_model`)."""
+        self._check_params()
+        self.vectors_ = state["vectors_"]
+        self.embedding_dim_ = int(state["embedding_dim_"])
+        self.oov_rate_ = float(state["oov_rate_"])
         return self
 
     def transform(self, X):
@@ -176,28 +212,6 @@ class GloveSequencer(TransformerMixin, BaseEstimator):
                     )
             tokens.append(_split_clitics(words, self.vectors_)[: self.max_len])
         return tokens
-
-    def _validate_params(self):
-        if (
-            not isinstance(self.max_len, numbers.Integral)
-            or isinstance(self.max_len, bool)
-            or self.max_len < 1
-        ):
-            raise ValueError(f"Parameter 'max_len' must be an integer >= 1, got {self.max_len!r}.")
-        if not isinstance(self.column, str):
-            raise ValueError(f"Parameter 'column' must be a column name, got {self.column!r}.")
-        if self.tokens_column is not None and not isinstance(self.tokens_column, str):
-            raise ValueError(
-                f"Parameter 'tokens_column' must be a column name or None, "
-                f"got {self.tokens_column!r}."
-            )
-        if self.tokens_column == self.column:
-            raise ValueError(
-                f"Parameter 'tokens_column' must differ from 'column' ({self.column!r}); "
-                "the tokens would overwrite the sequences."
-            )
-        if self.tokenizer is not None and not callable(self.tokenizer):
-            raise ValueError("Parameter 'tokenizer' must be callable or None.")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -1,4 +1,4 @@
-"""Fixtures of the adversarial tests: the demo data, small fitted models, GloVe.
+"""Fixtures of the adversarial tests: the demo data, small fitted models.
 
 Every model here is tiny (32x32 images, few filters, few epochs) and built
 once per module; the tests check the exact arithmetic of the attacks and the
@@ -9,19 +9,7 @@ import numpy as np
 import pytest
 from sklearn.pipeline import make_pipeline
 
-from skmmat import GloveSequencer, ImageResizer, MultiModalCNNClassifier, make_crisis_tweets
-from skmmat.embeddings import load_vectors
-
-# Small, fast architecture shared by the models of these tests.
-SMALL = {
-    "hidden_units": 16,
-    "image_filters": (8, 16),
-    "text_filters": 16,
-    "dropout": 0.1,
-    "batch_size": 32,
-    "lr": 3e-3,
-    "patience": None,
-}
+from skmmat import GloveSequencer, ImageResizer, make_crisis_tweets
 
 
 def stack(column):
@@ -29,15 +17,20 @@ def stack(column):
     return np.stack(list(column)).astype(np.float32)
 
 
-def small_cnn(**params):
-    """An unfitted small MultiModalCNNClassifier (``params`` override SMALL)."""
-    return MultiModalCNNClassifier(**{**SMALL, "max_epochs": 3, "random_state": 0, **params})
+@pytest.fixture(scope="session")
+def cnn_params(small_params):
+    """``small_params`` as these tests train it: 3 epochs, no early stopping, seed 0."""
+    return {**small_params, "patience": None, "max_epochs": 3, "random_state": 0}
 
 
 @pytest.fixture(scope="session")
-def glove():
-    """The real GloVe 6B 50-d table (loaded once per process)."""
-    return load_vectors("glove-6b-50d")
+def small_cnn(make_small_cnn, cnn_params):
+    """``small_cnn(**params)``: an unfitted classifier of ``cnn_params`` (``params`` override)."""
+
+    def small_cnn(**params):
+        return make_small_cnn(**{**cnn_params, **params})
+
+    return small_cnn
 
 
 @pytest.fixture(scope="session")
@@ -56,21 +49,21 @@ def prepared(demo):
 
 
 @pytest.fixture(scope="module")
-def mmn(prepared):
+def mmn(prepared, small_cnn):
     """A small fitted MMN (image + text)."""
     X, y = prepared
     return small_cnn(max_epochs=6).fit(X, y)
 
 
 @pytest.fixture(scope="module")
-def text_cnn(prepared):
+def text_cnn(prepared, small_cnn):
     """A small fitted Text-CNN."""
     X, y = prepared
     return small_cnn(modalities=("text",), max_epochs=6).fit(X, y)
 
 
 @pytest.fixture(scope="module")
-def visual_cnn(prepared):
+def visual_cnn(prepared, small_cnn):
     """A small fitted Visual-CNN."""
     X, y = prepared
     return small_cnn(modalities=("image",), max_epochs=4).fit(X, y)

@@ -91,9 +91,13 @@ def substitutions(X, X_adv):
 def test_equation_2_by_brute_force(mmn, frame, glove, reference):
     X, y = frame
     V, cands, _ = reference
-    X_adv = WordSubstitutionPerturber(
-        mmn, eps=EPS, n_candidates=K, threshold=THRESHOLD, algorithm="exact"
-    ).fit_transform(X, y)
+    X_adv = (
+        WordSubstitutionPerturber(
+            mmn, eps=EPS, n_candidates=K, threshold=THRESHOLD, algorithm="exact"
+        )
+        .fit(X)
+        .craft(X, y)
+    )
     eta = EPS * np.sign(mmn.loss_gradient(X, y)["text"].astype(np.float64))
     seq, seq_adv = stack(X["text"]), stack(X_adv["text"])
     counts = {"substituted": 0, "kept": 0, "pad_or_oov": 0}
@@ -145,7 +149,7 @@ def test_output_frame(mmn, frame, glove):
     X = X.assign(event="flood")
     before_text = [a.copy() for a in X["text"]]
     before_tokens = list(X["tokens"])
-    X_adv = WordSubstitutionPerturber(mmn, algorithm="exact").fit_transform(X, y)
+    X_adv = WordSubstitutionPerturber(mmn, algorithm="exact").fit(X).craft(X, y)
     # input untouched, other columns and index pass through
     assert all(np.array_equal(a, b) for a, b in zip(before_text, X["text"]))
     assert list(X["tokens"]) == before_tokens
@@ -207,7 +211,7 @@ def test_lower_threshold_substitutes_more(mmn, frame):
     X, y = frame
     subs = {
         t: substitutions(
-            X, WordSubstitutionPerturber(mmn, threshold=t, algorithm="exact").fit_transform(X, y)
+            X, WordSubstitutionPerturber(mmn, threshold=t, algorithm="exact").fit(X).craft(X, y)
         )
         for t in (None, 0, 0.5, 1.0)
     }
@@ -222,10 +226,8 @@ def test_max_distance_restricts_candidates(mmn, frame, glove, reference):
     X, y = frame
     V, cands, dists = reference
     limit = float(np.median(np.concatenate(list(dists.values()))))
-    free = substitutions(X, WordSubstitutionPerturber(mmn, algorithm="exact").fit_transform(X, y))
-    X_adv = WordSubstitutionPerturber(mmn, max_distance=limit, algorithm="exact").fit_transform(
-        X, y
-    )
+    free = substitutions(X, WordSubstitutionPerturber(mmn, algorithm="exact").fit(X).craft(X, y))
+    X_adv = WordSubstitutionPerturber(mmn, max_distance=limit, algorithm="exact").fit(X).craft(X, y)
     bounded = substitutions(X, X_adv)
     eta = EPS * np.sign(mmn.loss_gradient(X, y)["text"].astype(np.float64))
     assert 0 < len(bounded) < len(free)
@@ -236,7 +238,7 @@ def test_max_distance_restricts_candidates(mmn, frame, glove, reference):
         proj = (V[near] - V[w]) @ eta[i, j]
         assert r == near[np.argmax(proj)]
     assert not substitutions(
-        X, WordSubstitutionPerturber(mmn, max_distance=0.0, algorithm="exact").fit_transform(X, y)
+        X, WordSubstitutionPerturber(mmn, max_distance=0.0, algorithm="exact").fit(X).craft(X, y)
     )
 
 
@@ -245,8 +247,8 @@ def test_eps_scales_the_projection(mmn, frame):
     # proj scales with eps: eps=0.05 with threshold 0.25 is eps=0.1 with threshold 0.5
     a = WordSubstitutionPerturber(mmn, eps=0.05, threshold=0.25, algorithm="exact")
     b = WordSubstitutionPerturber(mmn, eps=0.1, threshold=0.5, algorithm="exact")
-    assert substitutions(X, a.fit_transform(X, y)) == substitutions(X, b.fit_transform(X, y))
-    zero = WordSubstitutionPerturber(mmn, eps=0, algorithm="exact").fit_transform(X, y)
+    assert substitutions(X, a.fit(X).craft(X, y)) == substitutions(X, b.fit(X).craft(X, y))
+    zero = WordSubstitutionPerturber(mmn, eps=0, algorithm="exact").fit(X).craft(X, y)
     np.testing.assert_array_equal(stack(zero["text"]), stack(X["text"]))
 
 
@@ -255,16 +257,16 @@ def test_eps_scales_the_projection(mmn, frame):
 # ----------------------------------------------------------------------
 def test_without_tokens_column_matches_vectors(mmn, frame, glove):
     X, y = frame
-    with_tokens = WordSubstitutionPerturber(mmn, algorithm="exact").fit_transform(X, y)
+    with_tokens = WordSubstitutionPerturber(mmn, algorithm="exact").fit(X).craft(X, y)
     bare = X.drop(columns="tokens")
-    out = WordSubstitutionPerturber(mmn, algorithm="exact").fit_transform(bare, y)
+    out = WordSubstitutionPerturber(mmn, algorithm="exact").fit(bare).craft(bare, y)
     np.testing.assert_array_equal(stack(out["text"]), stack(with_tokens["text"]))
     # the tokens are written from the table; OOV words show as "<unk>"
     for toks, ref in zip(out["tokens"], with_tokens["tokens"]):
         n = max((j + 1 for j, t in enumerate(ref) if t in glove.index), default=0)
         assert list(toks) == [t if t in glove.index else "<unk>" for t in ref[:n]]
     none = WordSubstitutionPerturber(mmn, tokens_column=None, algorithm="exact")
-    out = none.fit_transform(bare, y)
+    out = none.fit(bare).craft(bare, y)
     assert "tokens" not in out.columns
     np.testing.assert_array_equal(stack(out["text"]), stack(with_tokens["text"]))
 
@@ -273,8 +275,8 @@ def test_stale_tokens_fall_back_to_vectors(mmn, frame):
     X, y = frame
     # tokens that disagree with the vectors are not trusted
     stale = X.assign(tokens=[tuple(reversed(t)) for t in X["tokens"]])
-    a = WordSubstitutionPerturber(mmn, algorithm="exact").fit_transform(stale, y)
-    b = WordSubstitutionPerturber(mmn, algorithm="exact").fit_transform(X, y)
+    a = WordSubstitutionPerturber(mmn, algorithm="exact").fit(stale).craft(stale, y)
+    b = WordSubstitutionPerturber(mmn, algorithm="exact").fit(X).craft(X, y)
     np.testing.assert_array_equal(stack(a["text"]), stack(b["text"]))
 
 
@@ -282,7 +284,7 @@ def test_vectors_not_from_the_table_raise(mmn, frame, glove):
     X, y = frame
     noisy = X.assign(text=[s + np.float32(0.01) * (s != 0) for s in X["text"]])
     with pytest.raises(ValueError, match="not rows of the"):
-        WordSubstitutionPerturber(mmn, algorithm="exact").fit_transform(noisy, y)
+        WordSubstitutionPerturber(mmn, algorithm="exact").fit(noisy).craft(noisy, y)
     rng = np.random.default_rng(0)
     words = sorted({w for t in X["tokens"] for w in t})
     other = WordVectors(words, rng.normal(size=(len(words), 50)))
@@ -290,7 +292,7 @@ def test_vectors_not_from_the_table_raise(mmn, frame, glove):
         X.drop(columns="text").assign(text=[" ".join(t) for t in X["tokens"]])
     )
     with pytest.raises(ValueError, match="same 'vectors'"):
-        WordSubstitutionPerturber(mmn, algorithm="exact").fit_transform(Xo, y)
+        WordSubstitutionPerturber(mmn, algorithm="exact").fit(Xo).craft(Xo, y)
 
 
 # ----------------------------------------------------------------------
@@ -298,9 +300,8 @@ def test_vectors_not_from_the_table_raise(mmn, frame, glove):
 # ----------------------------------------------------------------------
 def test_text_only_estimator_and_errors(text_cnn, visual_cnn, frame):
     X, y = frame
-    out = WordSubstitutionPerturber(text_cnn, algorithm="exact").fit_transform(
-        X.drop(columns="image"), y
-    )
+    text_only = X.drop(columns="image")
+    out = WordSubstitutionPerturber(text_cnn, algorithm="exact").fit(text_only).craft(text_only, y)
     assert substitutions(X, out)
     with pytest.raises(ValueError, match="'text'"):
         WordSubstitutionPerturber(visual_cnn).fit(X, y)
@@ -322,7 +323,8 @@ def test_text_only_estimator_and_errors(text_cnn, visual_cnn, frame):
         ({"max_distance": -1.0}, "max_distance"),
         ({"metric": "manhattan"}, "metric"),
         ({"algorithm": "kd_tree"}, "algorithm"),
-        ({"column": None}, "column"),
+        ({"tokens_column": "text"}, "tokens_column"),
+        ({"tokens_column": 3}, "tokens_column"),
     ],
 )
 def test_bad_parameters(text_cnn, frame, params, name):

@@ -8,9 +8,12 @@ import pytest
 import torch
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
-from sklearn.model_selection import GridSearchCV
+from sklearn.frozen import FrozenEstimator
+from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.svm import SVC
+from sklearn.utils import get_tags
+from sklearn.utils.estimator_checks import check_parameters_default_constructible
 
 from skmmat import (
     AdversarialAugmentationWrapper,
@@ -22,7 +25,7 @@ from skmmat import (
 )
 from skmmat.adversarial import craft_adversarial
 
-from .conftest import SMALL, small_cnn, stack
+from .conftest import stack
 
 #: every RecordingCNN fitted, in order, as a copy taken right after its fit
 FITS = []
@@ -39,8 +42,14 @@ class RecordingCNN(MultiModalCNNClassifier):
         return self
 
 
-def recording(**params):
-    return RecordingCNN(**{**SMALL, "max_epochs": 2, "random_state": 0, **params})
+@pytest.fixture(scope="session")
+def recording(cnn_params):
+    """``recording(**params)``: an unfitted RecordingCNN of ``cnn_params``, for two epochs."""
+
+    def recording(**params):
+        return RecordingCNN(**{**cnn_params, "max_epochs": 2, **params})
+
+    return recording
 
 
 @pytest.fixture(autouse=True)
@@ -76,7 +85,7 @@ def halves(model, n):
 # ----------------------------------------------------------------------
 # Algorithm 1
 # ----------------------------------------------------------------------
-def test_second_fit_sees_clean_rows_and_their_adversarial_copies(prepared):
+def test_second_fit_sees_clean_rows_and_their_adversarial_copies(prepared, recording):
     X, y = prepared
     n = len(X)
     mmat = AdversarialAugmentationWrapper(recording(), random_state=0).fit(X, y)
@@ -107,7 +116,7 @@ def test_second_fit_sees_clean_rows_and_their_adversarial_copies(prepared):
     assert record["seconds"] > 0
 
 
-def test_initial_estimator_is_the_clean_model(prepared):
+def test_initial_estimator_is_the_clean_model(prepared, small_cnn):
     X, y = prepared
     mmat = AdversarialAugmentationWrapper(small_cnn(), random_state=0).fit(X, y)
     initial = mmat.initial_estimator_
@@ -118,7 +127,7 @@ def test_initial_estimator_is_the_clean_model(prepared):
     assert not np.array_equal(mmat.estimator_.predict_proba(X), initial.predict_proba(X))
 
 
-def test_estimator_template_is_not_modified(prepared):
+def test_estimator_template_is_not_modified(prepared, small_cnn):
     X, y = prepared
     template = small_cnn(random_state=None)
     params = template.get_params()
@@ -127,7 +136,7 @@ def test_estimator_template_is_not_modified(prepared):
     assert template.get_params() == params
 
 
-def test_two_rounds_craft_against_the_retrained_model(prepared):
+def test_two_rounds_craft_against_the_retrained_model(prepared, recording):
     X, y = prepared
     n = len(X)
     mmat = AdversarialAugmentationWrapper(recording(), n_rounds=2, random_state=0).fit(X, y)
@@ -146,7 +155,7 @@ def test_two_rounds_craft_against_the_retrained_model(prepared):
     np.testing.assert_array_equal(mmat.estimator_.predict_proba(X), third.predict_proba(X))
 
 
-def test_warm_start_continues_training(prepared):
+def test_warm_start_continues_training(prepared, recording):
     X, y = prepared
     n = len(X)
     mmat = AdversarialAugmentationWrapper(recording(), warm_start=True, random_state=0)
@@ -171,7 +180,7 @@ def test_warm_start_continues_training(prepared):
     assert len(mmat.initial_estimator_.net_.history) == 2
 
 
-def test_warm_start_differs_from_a_fresh_refit(prepared):
+def test_warm_start_differs_from_a_fresh_refit(prepared, small_cnn):
     X, y = prepared
     warm = AdversarialAugmentationWrapper(small_cnn(), warm_start=True, random_state=0).fit(X, y)
     cold = AdversarialAugmentationWrapper(small_cnn(), random_state=0).fit(X, y)
@@ -186,7 +195,7 @@ def test_warm_start_differs_from_a_fresh_refit(prepared):
 # ----------------------------------------------------------------------
 # modalities
 # ----------------------------------------------------------------------
-def test_image_perturber_none_only_perturbs_text(prepared):
+def test_image_perturber_none_only_perturbs_text(prepared, recording):
     X, y = prepared
     n = len(X)
     mmat = AdversarialAugmentationWrapper(recording(), image_perturber=None, random_state=0)
@@ -196,7 +205,7 @@ def test_image_perturber_none_only_perturbs_text(prepared):
     assert_same_rows(adversarial, craft(mmat.initial_estimator_, X, y, image_perturber=None))
 
 
-def test_text_perturber_none_only_perturbs_images(prepared):
+def test_text_perturber_none_only_perturbs_images(prepared, recording):
     X, y = prepared
     n = len(X)
     mmat = AdversarialAugmentationWrapper(recording(), text_perturber=None, random_state=0)
@@ -206,24 +215,26 @@ def test_text_perturber_none_only_perturbs_images(prepared):
     assert (stack(adversarial["image"]) != stack(X["image"])).any()
 
 
-def test_text_cnn_adv_skips_the_image_perturber(prepared):
+def test_text_cnn_adv_skips_the_image_perturber(prepared, recording):
     X, y = prepared
     n = len(X)
     mmat = AdversarialAugmentationWrapper(recording(modalities=("text",)), random_state=0)
     adversarial = halves(mmat.fit(X, y).estimator_, n)[1]
     np.testing.assert_array_equal(stack(adversarial["image"]), stack(X["image"]))
     assert list(adversarial["tokens"]) != list(X["tokens"])
-    # no image column at all is fine too
+    # no image column at all is fine too, and gives the very same model
     text_only = X.drop(columns="image")
-    mmat = AdversarialAugmentationWrapper(recording(modalities=("text",)), random_state=0)
-    assert mmat.fit(text_only, y).score(text_only, y) > 0.5
+    alone = AdversarialAugmentationWrapper(recording(modalities=("text",)), random_state=0)
+    alone.fit(text_only, y)
+    assert_same_rows(halves(alone.estimator_, n)[1], adversarial, columns=("text", "tokens"))
+    np.testing.assert_array_equal(alone.predict_proba(text_only), mmat.predict_proba(X))
     with pytest.raises(ValueError, match="no perturber"):
         AdversarialAugmentationWrapper(recording(modalities=("text",)), text_perturber=None).fit(
             text_only, y
         )
 
 
-def test_visual_cnn_adv_skips_the_text_perturber(prepared):
+def test_visual_cnn_adv_skips_the_text_perturber(prepared, recording):
     X, y = prepared
     n = len(X)
     mmat = AdversarialAugmentationWrapper(recording(modalities=("image",)), random_state=0)
@@ -232,7 +243,7 @@ def test_visual_cnn_adv_skips_the_text_perturber(prepared):
     assert (stack(adversarial["image"]) != stack(X["image"])).any()
 
 
-def test_custom_perturbers_are_used(prepared):
+def test_custom_perturbers_are_used(prepared, recording):
     X, y = prepared
     n = len(X)
     mmat = AdversarialAugmentationWrapper(
@@ -258,7 +269,7 @@ def test_custom_perturbers_are_used(prepared):
 # prediction, delegation
 # ----------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def fitted(prepared):
+def fitted(prepared, small_cnn):
     X, y = prepared
     return AdversarialAugmentationWrapper(small_cnn(), random_state=0).fit(X, y)
 
@@ -292,13 +303,13 @@ def test_delegation(fitted, prepared):
     np.testing.assert_array_equal(fitted.loss_gradient(X)["text"], est.loss_gradient(X)["text"])
     assert fitted.input_shapes_ == est.input_shapes_
     # a fitted wrapper can itself be attacked
-    out = FGSMPerturber(fitted).fit_transform(X, y)
+    out = FGSMPerturber(fitted).fit(X).craft(X, y)
     np.testing.assert_array_equal(
-        stack(out["image"]), stack(FGSMPerturber(est).fit_transform(X, y)["image"])
+        stack(out["image"]), stack(FGSMPerturber(est).fit(X).craft(X, y)["image"])
     )
 
 
-def test_unfitted_wrapper(prepared):
+def test_unfitted_wrapper(prepared, small_cnn):
     X, _ = prepared
     mmat = AdversarialAugmentationWrapper(small_cnn())
     for method in ("predict", "predict_proba", "loss_gradient"):
@@ -316,7 +327,7 @@ def test_pickle_round_trip(fitted, prepared):
 # ----------------------------------------------------------------------
 # reproducibility, parameters
 # ----------------------------------------------------------------------
-def test_random_state_makes_fits_reproducible(prepared):
+def test_random_state_makes_fits_reproducible(prepared, small_cnn):
     X, y = prepared
     # the inner estimator has no seed of its own: the wrapper's seeds it
     template = small_cnn(random_state=None)
@@ -331,9 +342,13 @@ def test_random_state_makes_fits_reproducible(prepared):
     assert not np.array_equal(a.predict_proba(X), c.predict_proba(X))
 
 
-def test_get_params_clone_and_set_params():
+def test_get_params_clone_and_set_params(small_cnn):
     mmat = AdversarialAugmentationWrapper(
-        small_cnn(), image_perturber=FGSMPerturber(eps=0.2), n_rounds=2, random_state=3
+        small_cnn(),
+        image_perturber=FGSMPerturber(eps=0.2),
+        text_perturber=WordSubstitutionPerturber(),
+        n_rounds=2,
+        random_state=3,
     )
     params = mmat.get_params(deep=True)
     for key in (
@@ -360,25 +375,50 @@ def test_get_params_clone_and_set_params():
     assert "FGSMPerturber(eps=0.2)" in repr(mmat)
 
 
-def test_set_params_never_changes_the_default_perturbers():
+def test_methods_and_tags_follow_the_wrapped_estimator(small_cnn):
+    svc = AdversarialAugmentationWrapper(SVC())
+    assert not hasattr(svc, "predict_proba") and not hasattr(svc, "loss_gradient")
+    assert hasattr(svc, "decision_function")
+    assert get_tags(svc).input_tags.two_d_array and not get_tags(svc).input_tags.string
+    probabilistic = AdversarialAugmentationWrapper(SVC(probability=True))
+    assert hasattr(probabilistic, "predict_proba")
+    cnn = AdversarialAugmentationWrapper(small_cnn())
+    assert hasattr(cnn, "predict_proba") and hasattr(cnn, "loss_gradient")
+    assert not hasattr(cnn, "decision_function")
+    assert not get_tags(cnn).input_tags.two_d_array
+    assert get_tags(cnn).estimator_type == "classifier"
+
+
+def test_defaults_are_immutable_strings(prepared, small_cnn):
+    """The defaults are "default" (the paper's attacks), never shared perturber objects."""
     a = AdversarialAugmentationWrapper(small_cnn())
-    a.set_params(image_perturber__eps=0.3, text_perturber__threshold=0.1)
-    assert a.image_perturber.eps == 0.3 and a.text_perturber.threshold == 0.1
-    b = AdversarialAugmentationWrapper(small_cnn())
-    assert b.image_perturber.eps == 0.1 and b.text_perturber.threshold == 0.5
-    assert FGSMPerturber().eps == b.image_perturber.eps
-    pipe = make_pipeline(GloveSequencer(), AdversarialAugmentationWrapper(small_cnn()))
-    pipe.set_params(adversarialaugmentationwrapper__image_perturber__eps=0.4)
-    assert AdversarialAugmentationWrapper(small_cnn()).image_perturber.eps == 0.1
+    assert a.image_perturber == "default" and a.text_perturber == "default"
+    check_parameters_default_constructible("AdversarialAugmentationWrapper", a)
+    X, y = prepared
+    default = AdversarialAugmentationWrapper(small_cnn(max_epochs=1), random_state=0).fit(X, y)
+    explicit = AdversarialAugmentationWrapper(
+        small_cnn(max_epochs=1),
+        image_perturber=FGSMPerturber(),
+        text_perturber=WordSubstitutionPerturber(),
+        random_state=0,
+    ).fit(X, y)
+    np.testing.assert_array_equal(default.predict_proba(X), explicit.predict_proba(X))
+    assert default.image_perturber == "default"  # fit resolved it without storing it
+    skip_text = AdversarialAugmentationWrapper(
+        small_cnn(max_epochs=1), text_perturber=None, random_state=0
+    ).fit(X, y)
+    assert not np.array_equal(skip_text.predict_proba(X), default.predict_proba(X))
 
 
-def test_grid_search_over_perturber_and_estimator_parameters(demo):
+def test_grid_search_over_perturber_and_estimator_parameters(demo, small_cnn):
     df = demo.iloc[:96]
     X, y = df[["image", "text"]], df["label"]
     pipe = make_pipeline(
         ImageResizer(size=(32, 32)),
         GloveSequencer(),
-        AdversarialAugmentationWrapper(small_cnn(max_epochs=1), random_state=0),
+        AdversarialAugmentationWrapper(
+            small_cnn(max_epochs=1), image_perturber=FGSMPerturber(), random_state=0
+        ),
     )
     grid = GridSearchCV(
         pipe,
@@ -390,7 +430,14 @@ def test_grid_search_over_perturber_and_estimator_parameters(demo):
         error_score="raise",
     ).fit(X, y)
     assert len(grid.cv_results_["params"]) == 2
-    assert np.isfinite(grid.cv_results_["mean_test_score"]).all()
+    # each score is that of the pipeline with those parameters, refitted here fold by fold
+    for params, score in zip(grid.cv_results_["params"], grid.cv_results_["mean_test_score"]):
+        model = clone(pipe).set_params(**params)
+        expected = [
+            clone(model).fit(X.iloc[train], y.iloc[train]).score(X.iloc[test], y.iloc[test])
+            for train, test in StratifiedKFold(2).split(X, y)
+        ]
+        assert score == pytest.approx(np.mean(expected))
     best = grid.best_estimator_[-1]
     assert (
         best.image_perturber.eps
@@ -414,17 +461,20 @@ def test_grid_search_over_perturber_and_estimator_parameters(demo):
         ({"image_perturber": WordSubstitutionPerturber()}, "image_perturber"),
         ({"image_perturber": FGSMPerturber(eps=-1)}, "eps"),
         ({"estimator": None}, "estimator"),
-        ({"estimator": SVC(), "warm_start": True}, "warm_start"),
+        ({"estimator": SVC()}, "estimator"),
+        (lambda cnn: {"estimator": FrozenEstimator(cnn()), "warm_start": True}, "warm_start"),
     ],
 )
-def test_bad_parameters(prepared, params, match):
+def test_bad_parameters(prepared, small_cnn, params, match):
     X, y = prepared
+    if callable(params):  # a case that needs a model
+        params = params(small_cnn)
     mmat = AdversarialAugmentationWrapper(**{"estimator": small_cnn(max_epochs=1), **params})
     with pytest.raises(ValueError, match=match):
         mmat.fit(X, y)
 
 
-def test_bad_data(prepared):
+def test_bad_data(prepared, small_cnn):
     X, y = prepared
     mmat = AdversarialAugmentationWrapper(small_cnn(max_epochs=1))
     with pytest.raises(ValueError, match="DataFrame"):
@@ -433,7 +483,7 @@ def test_bad_data(prepared):
         mmat.fit(X, y[:-1])
 
 
-def test_verbose_prints_one_line_per_round(prepared, capsys):
+def test_verbose_prints_one_line_per_round(prepared, capsys, small_cnn):
     X, y = prepared
     AdversarialAugmentationWrapper(small_cnn(max_epochs=1), n_rounds=2, verbose=1).fit(X, y)
     lines = [ln for ln in capsys.readouterr().out.splitlines() if "round" in ln]
@@ -495,9 +545,9 @@ def test_craft_with_an_iterative_image_attack(mmn, prepared, monkeypatch):
     assert len(calls) == 3 + 1  # three steps on the images, one gradient for the texts
     monkeypatch.undo()
     # the text is still crafted from the gradient at the clean input
-    words = WordSubstitutionPerturber(mmn, algorithm="exact").fit_transform(X, y)
+    words = WordSubstitutionPerturber(mmn, algorithm="exact").fit(X).craft(X, y)
     np.testing.assert_array_equal(stack(X_adv["text"]), stack(words["text"]))
-    pgd = FGSMPerturber(mmn, n_iter=3, random_state=0).fit_transform(X, y)
+    pgd = FGSMPerturber(mmn, n_iter=3, random_state=0).fit(X).craft(X, y)
     np.testing.assert_array_equal(stack(X_adv["image"]), stack(pgd["image"]))
 
 

@@ -158,7 +158,8 @@ def test_mmat_recovers_what_the_attack_takes_from_mmn():
     (FGSM with eps 0.1 on images, word substitution with threshold 0.5 on
     texts, white-box); MMAT, evaluated as in the paper on adversarial
     examples crafted against the plain model, recovers at least half of
-    that loss, for at most 5 points of clean accuracy.
+    that loss, for at most 5 points of clean accuracy. White-box examples
+    crafted against MMAT itself still cost it at least 15 points.
 
     The images are shrunk to 32x32 with nearest-neighbour sampling: the
     demo's scenes and banners differ by a fine texture, which bilinear
@@ -192,4 +193,4 @@ def test_mmat_recovers_what_the_attack_takes_from_mmn():
     assert loss >= 0.15
     assert mmat_transfer - mmn_adv >= loss / 2
     assert mmat_clean >= mmn_clean - 0.05
-    assert 0.0 <= mmat_white_box <= 1.0
+    assert mmat_white_box <= min(mmat_clean, mmat_transfer) - 0.15

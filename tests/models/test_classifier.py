@@ -3,7 +3,6 @@
 import copy
 import math
 import pickle
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -13,28 +12,14 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
-from sklearn.utils.estimator_checks import (
-    check_do_not_raise_errors_in_init_or_set_params,
-    check_estimator_cloneable,
-    check_estimator_repr,
-    check_get_params_invariance,
-    check_mixin_order,
-    check_no_attributes_set_in_init,
-    check_parameters_default_constructible,
-    check_set_params,
-)
 
 from skmmat.models import MultiModalCNN, MultiModalCNNClassifier
 
-# Small, fast settings used by most tests.
-SMALL = {
-    "hidden_units": 16,
-    "image_filters": (4, 8),
-    "text_filters": 8,
-    "dropout": 0.1,
-    "batch_size": 16,
-    "lr": 3e-3,
-}
+
+@pytest.fixture(scope="session")
+def small(small_params):
+    """Small, fast settings used by most tests: ``small_params`` with fewer filters."""
+    return {**small_params, "image_filters": (4, 8), "text_filters": 8, "batch_size": 16}
 
 
 def make_frame(n=120, n_classes=2, image_size=16, n_words=15, dim=50, seed=0, labels=None):
@@ -72,10 +57,10 @@ def make_frame(n=120, n_classes=2, image_size=16, n_words=15, dim=50, seed=0, la
 
 
 @pytest.fixture(scope="module")
-def fitted():
+def fitted(small):
     """A small fitted MMN reused by the inference / gradient tests."""
     X, y = make_frame(n=80, seed=1, labels=["informative", "not_informative"])
-    clf = MultiModalCNNClassifier(max_epochs=4, patience=None, random_state=0, **SMALL)
+    clf = MultiModalCNNClassifier(max_epochs=4, patience=None, random_state=0, **small)
     return clf.fit(X, y), X, y
 
 
@@ -83,7 +68,7 @@ def fitted():
 # learning
 # ----------------------------------------------------------------------
 @pytest.mark.parametrize("modalities", [("image", "text"), ("image",), ("text",)])
-def test_learns_separable_signal(modalities):
+def test_learns_separable_signal(modalities, small):
     X, y = make_frame(n=120, seed=2)
     X_test, y_test = make_frame(n=80, seed=3)
     if modalities == ("image",):
@@ -91,16 +76,16 @@ def test_learns_separable_signal(modalities):
     if modalities == ("text",):
         X, X_test = X.drop(columns="image"), X_test.drop(columns="image")
     clf = MultiModalCNNClassifier(
-        modalities=modalities, max_epochs=12, patience=4, random_state=0, **SMALL
+        modalities=modalities, max_epochs=12, patience=4, random_state=0, **small
     ).fit(X, y)
     assert clf.score(X_test, y_test) > 0.9
     assert set(clf.input_shapes_) == set(modalities)
     assert clf.net_.module_.modalities == modalities
 
 
-def test_string_labels_and_classes():
+def test_string_labels_and_classes(small):
     X, y = make_frame(n=80, seed=4, labels=["not_informative", "informative"])
-    clf = MultiModalCNNClassifier(max_epochs=10, patience=None, random_state=0, **SMALL)
+    clf = MultiModalCNNClassifier(max_epochs=10, patience=None, random_state=0, **small)
     clf.fit(X, pd.Series(y))
     np.testing.assert_array_equal(clf.classes_, ["informative", "not_informative"])
     pred = clf.predict(X)
@@ -110,10 +95,10 @@ def test_string_labels_and_classes():
     assert clf.n_iter_ == 10
 
 
-def test_multiclass_four_classes():
+def test_multiclass_four_classes(small):
     X, y = make_frame(n=200, n_classes=4, seed=5)
     y = y + 10  # non-contiguous integer labels
-    clf = MultiModalCNNClassifier(max_epochs=15, patience=None, random_state=0, **SMALL)
+    clf = MultiModalCNNClassifier(max_epochs=15, patience=None, random_state=0, **small)
     clf.fit(X, y)
     np.testing.assert_array_equal(clf.classes_, [10, 11, 12, 13])
     proba = clf.predict_proba(X)
@@ -137,25 +122,24 @@ def test_forward_logits_matches_predict_proba_and_restores_mode(fitted):
     module = clf.net_.module_
     module.train()
     try:
-        logits = clf.forward_logits(clf._to_dict(X))
+        logits = clf.forward_logits(clf.model_inputs(X))
         assert module.training  # flag restored
     finally:
         module.eval()
     np.testing.assert_allclose(
         torch.softmax(logits, 1).detach().numpy(), clf.predict_proba(X), rtol=1e-5, atol=1e-6
     )
-    inputs = clf._to_dict(X)
+    inputs = clf.model_inputs(X)
     assert inputs["image"].shape == (len(X), 3, 16, 16) and inputs["image"].dtype == np.float32
     np.testing.assert_array_equal(inputs["image"][0], np.stack(X["image"])[0].transpose(2, 0, 1))
-    assert set(clf._to_tensors(X)) == {"image", "text"}
 
 
 # ----------------------------------------------------------------------
 # reproducibility, cloning, pickling
 # ----------------------------------------------------------------------
-def test_random_state_gives_bit_identical_fits():
+def test_random_state_gives_bit_identical_fits(small):
     X, y = make_frame(n=60, seed=6)
-    params = dict(max_epochs=3, patience=1, validation_fraction=0.2, **SMALL)
+    params = dict(max_epochs=3, patience=1, validation_fraction=0.2, **small)
     state = torch.get_rng_state()
     p1 = MultiModalCNNClassifier(random_state=3, **params).fit(X, y).predict_proba(X)
     p2 = MultiModalCNNClassifier(random_state=3, **params).fit(X, y).predict_proba(X)
@@ -181,7 +165,7 @@ def test_clone_and_pickle_round_trip(fitted):
 # ----------------------------------------------------------------------
 # early stopping / validation split
 # ----------------------------------------------------------------------
-def test_early_stopping_stops_and_restores_best_weights():
+def test_early_stopping_stops_and_restores_best_weights(small):
     X, _ = make_frame(n=100, seed=7)
     y = np.random.default_rng(0).integers(0, 2, len(X))  # pure noise labels
     clf = MultiModalCNNClassifier(
@@ -189,7 +173,7 @@ def test_early_stopping_stops_and_restores_best_weights():
         patience=1,
         validation_fraction=0.3,
         random_state=0,
-        **{**SMALL, "dropout": 0.0, "lr": 1e-2},
+        **{**small, "dropout": 0.0, "lr": 1e-2},
     ).fit(X, y)
     history = clf.net_.history
     assert len(history) < 40
@@ -206,9 +190,9 @@ def test_early_stopping_stops_and_restores_best_weights():
     assert (train_rows, valid_rows) == (70, 30)
 
 
-def test_patience_none_runs_exactly_max_epochs():
+def test_patience_none_runs_exactly_max_epochs(small):
     X, y = make_frame(n=40, seed=8)
-    clf = MultiModalCNNClassifier(max_epochs=3, patience=None, random_state=0, **SMALL)
+    clf = MultiModalCNNClassifier(max_epochs=3, patience=None, random_state=0, **small)
     clf.fit(X, y)
     history = clf.net_.history
     assert len(history) == 3
@@ -216,9 +200,9 @@ def test_patience_none_runs_exactly_max_epochs():
     assert sum(b.get("train_batch_size", 0) for b in history[-1, "batches"]) == 40
 
 
-def test_tiny_data_falls_back_to_unstratified_split():
+def test_tiny_data_falls_back_to_unstratified_split(small):
     X, y = make_frame(n=9, n_classes=3, seed=9)
-    clf = MultiModalCNNClassifier(max_epochs=2, patience=2, random_state=0, **SMALL)
+    clf = MultiModalCNNClassifier(max_epochs=2, patience=2, random_state=0, **small)
     with pytest.warns(UserWarning, match="unstratified"):
         clf.fit(X, y)
     assert len(clf.net_.history) == 2
@@ -227,11 +211,11 @@ def test_tiny_data_falls_back_to_unstratified_split():
         bad.fit(X, y)
 
 
-def test_verbose_prints_progress(capsys):
+def test_verbose_prints_progress(capsys, small):
     X, y = make_frame(n=40, seed=10)
-    MultiModalCNNClassifier(max_epochs=2, patience=None, random_state=0, **SMALL).fit(X, y)
+    MultiModalCNNClassifier(max_epochs=2, patience=None, random_state=0, **small).fit(X, y)
     assert capsys.readouterr().out == ""
-    MultiModalCNNClassifier(max_epochs=2, patience=None, random_state=0, verbose=1, **SMALL).fit(
+    MultiModalCNNClassifier(max_epochs=2, patience=None, random_state=0, verbose=1, **small).fit(
         X, y
     )
     out = capsys.readouterr().out
@@ -270,7 +254,7 @@ def test_loss_gradient_matches_finite_differences(fitted):
 
     # (1) Tight check in float64 on a double-precision copy of the network.
     module = copy.deepcopy(clf.net_.module_).double().eval()
-    inputs = {k: torch.as_tensor(v, dtype=torch.float64) for k, v in clf._to_dict(Xs).items()}
+    inputs = {k: torch.as_tensor(v, dtype=torch.float64) for k, v in clf.model_inputs(Xs).items()}
 
     def loss64(inp):
         logits = module(**inp)
@@ -379,14 +363,14 @@ def _bad_inputs():
 
 
 @pytest.mark.parametrize("case", _bad_inputs(), ids=lambda c: c[0])
-def test_bad_input_raises_before_training(case, monkeypatch):
+def test_bad_input_raises_before_training(case, monkeypatch, small):
     _, X, y, match = case
 
     def no_training(*args, **kwargs):
         raise AssertionError("training started")
 
     monkeypatch.setattr("skorch.NeuralNetClassifier.partial_fit", no_training)
-    clf = MultiModalCNNClassifier(max_epochs=1, **SMALL)
+    clf = MultiModalCNNClassifier(max_epochs=1, **small)
     with pytest.raises(ValueError, match=match):
         clf.fit(X, y)
 
@@ -425,10 +409,10 @@ def test_bad_params_raise_naming_the_parameter(param, value):
         clf.fit(X, y)
 
 
-def test_single_string_modality_is_accepted():
+def test_single_string_modality_is_accepted(small):
     X, y = make_frame(n=40, seed=13)
     clf = MultiModalCNNClassifier(
-        modalities="text", max_epochs=2, patience=None, random_state=0, **SMALL
+        modalities="text", max_epochs=2, patience=None, random_state=0, **small
     ).fit(X.drop(columns="image"), y)
     assert clf.input_shapes_ == {"text": (15, 50)}
 
@@ -458,26 +442,6 @@ def test_predict_before_fit_raises():
 # ----------------------------------------------------------------------
 # scikit-learn integration
 # ----------------------------------------------------------------------
-@pytest.mark.parametrize(
-    "check",
-    [
-        check_estimator_cloneable,
-        check_no_attributes_set_in_init,
-        check_parameters_default_constructible,
-        check_get_params_invariance,
-        check_set_params,
-        check_estimator_repr,
-        check_do_not_raise_errors_in_init_or_set_params,
-        check_mixin_order,
-    ],
-    ids=lambda c: c.__name__,
-)
-def test_sklearn_data_independent_checks(check):
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        check("MultiModalCNNClassifier", MultiModalCNNClassifier())
-
-
 def test_get_params_set_params_round_trip():
     clf = MultiModalCNNClassifier(hidden_units=8, modalities=("text",), patience=None)
     params = clf.get_params()
@@ -486,11 +450,11 @@ def test_get_params_set_params_round_trip():
     assert other.get_params() == params
 
 
-def test_grid_search_in_pipeline():
+def test_grid_search_in_pipeline(small):
     X, y = make_frame(n=60, seed=14, image_size=8)
     pipe = make_pipeline(
         FunctionTransformer(),
-        MultiModalCNNClassifier(max_epochs=2, patience=None, random_state=0, **SMALL),
+        MultiModalCNNClassifier(max_epochs=2, patience=None, random_state=0, **small),
     )
     grid = {
         "multimodalcnnclassifier__hidden_units": [4, 8],
@@ -509,9 +473,9 @@ def test_grid_search_in_pipeline():
 # ----------------------------------------------------------------------
 # warm start
 # ----------------------------------------------------------------------
-def test_warm_start_continues_training():
+def test_warm_start_continues_training(small):
     X, y = make_frame(n=40, seed=15)
-    clf = MultiModalCNNClassifier(max_epochs=3, patience=None, random_state=0, **SMALL)
+    clf = MultiModalCNNClassifier(max_epochs=3, patience=None, random_state=0, **small)
     clf.fit(X, y)
     trained = {k: v.clone() for k, v in clf.net_.module_.state_dict().items()}
 
@@ -534,10 +498,10 @@ def test_warm_start_continues_training():
     )
 
 
-def test_warm_start_reinitialises_when_problem_changes():
+def test_warm_start_reinitialises_when_problem_changes(small):
     X, y = make_frame(n=40, seed=16)
     clf = MultiModalCNNClassifier(
-        max_epochs=2, patience=None, random_state=0, warm_start=True, **SMALL
+        max_epochs=2, patience=None, random_state=0, warm_start=True, **small
     ).fit(X, y)
     clf.fit(X, np.where(y == 0, "a", "b"))  # different classes
     assert len(clf.net_.history) == 2

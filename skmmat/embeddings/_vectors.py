@@ -1,20 +1,10 @@
-"""Word-vector tables and nearest-neighbour candidate sets.
+"""Word-vector tables: loading, per-process sharing and the on-disk cache.
 
-Two services live here, shared by :class:`~skmmat.preprocessing.GloveSequencer`
-(which turns words into vectors) and
-:class:`~skmmat.adversarial.WordSubstitutionPerturber` (which needs, for each
-word, its nearest neighbours in the same table):
-
-* :func:`load_vectors` turns a table *specification* (the bundled table's name,
-  a GloVe text file, an in-memory mapping) into a :class:`WordVectors`. Tables
-  are loaded once per process and shared; text files are converted once to a
-  binary copy in the on-disk cache, so a second process opens them in
-  milliseconds.
-* :func:`nearest_neighbors` returns each requested word's ``n_neighbors``
-  closest other words, by exact search or with an approximate k-NN graph built
-  by :mod:`pynndescent`. The graph of a whole table is built once and cached on
-  disk under a key derived from the table's content, so every later
-  transform, fit and process reuses it.
+:func:`load_vectors` turns a table *specification* (the bundled table's name,
+a GloVe text file, an in-memory mapping) into a :class:`WordVectors`. Tables
+are loaded once per process and shared; text files are converted once to a
+binary copy in the on-disk cache (:func:`get_cache_dir`), so a second process
+opens them in milliseconds.
 """
 
 from __future__ import annotations
@@ -24,26 +14,18 @@ import hashlib
 import io
 import os
 import threading
-import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
-__all__ = [
-    "BUNDLED_TABLES",
-    "WordVectors",
-    "get_cache_dir",
-    "load_vectors",
-    "nearest_neighbors",
-]
+__all__ = ["BUNDLED_TABLES", "WordVectors", "get_cache_dir", "load_vectors"]
 
 #: Names accepted by :func:`load_vectors` for tables shipped as Python packages.
 BUNDLED_TABLES = ("glove-6b-50d",)
 
 _TABLE_CACHE: dict = {}
-_GRAPH_CACHE: dict = {}
-_EXACT_MEMO: dict = {}
+#: guards every per-process cache of the package (tables, graphs, neighbours)
 _LOCK = threading.RLock()
 
 
@@ -349,254 +331,3 @@ def _count_trailing_numbers(parts):
             break
         count += 1
     return count
-
-
-# --------------------------------------------------------------------------
-# Nearest neighbours
-# --------------------------------------------------------------------------
-
-_METRICS = ("euclidean", "cosine")
-_ALGORITHMS = ("auto", "exact", "ann")
-#: "auto" searches exactly in tables of at most this many words.
-_EXACT_MAX_WORDS = 500_000
-
-
-def nearest_neighbors(
-    table,
-    rows,
-    n_neighbors=10,
-    *,
-    metric="euclidean",
-    algorithm="auto",
-    random_state=0,
-    n_jobs=None,
-    cache_dir=None,
-):
-    """Nearest other words of some words of a table.
-
-    Parameters
-    ----------
-    table : WordVectors
-        The table, as returned by :func:`load_vectors`.
-    rows : array-like of int
-        Row numbers of the query words.
-    n_neighbors : int, default=10
-        Number of neighbours per word, the word itself excluded.
-    metric : {"euclidean", "cosine"}, default="euclidean"
-        Distance between vectors.
-    algorithm : {"auto", "exact", "ann"}, default="auto"
-        ``"exact"`` is a brute-force search, chunked to bound memory.
-        ``"ann"`` reads the approximate k-NN graph of the whole table built
-        by pynndescent, from memory or the on-disk cache, and builds and
-        caches it the first time (about 100 s for 400,000 words on 2 cores).
-        ``"auto"`` searches exactly in tables of up to 500,000 words (such
-        as the bundled GloVe 6B table: about 2.5 ms per word on 2 cores, each
-        word searched once per process and then remembered) and uses the
-        graph for larger ones (GloVe Twitter's 1.2 million words). The choice
-        depends on the table alone, never on what is cached, so the same data
-        always gets the same candidates.
-    random_state : int, default=0
-        Seed of the graph construction; part of the cache key.
-    n_jobs : int, optional
-        Threads for graph construction.
-    cache_dir : str or path-like, optional
-        See :func:`get_cache_dir`.
-
-    Returns
-    -------
-    indices : ndarray of shape (len(rows), n_neighbors), dtype int64
-        Row numbers of the neighbours, closest first.
-    distances : ndarray of shape (len(rows), n_neighbors), dtype float32
-
-    Examples
-    --------
-    >>> from skmmat.embeddings import WordVectors, nearest_neighbors
-    >>> table = WordVectors(["a", "b", "c"], [[0.0], [1.0], [3.0]])
-    >>> nearest_neighbors(table, [0], n_neighbors=2, algorithm="exact")[0]
-    array([[1, 2]])
-    """
-    if not isinstance(table, WordVectors):
-        raise ValueError(f"table must be a WordVectors, got {type(table).__name__}.")
-    if metric not in _METRICS:
-        raise ValueError(f"metric must be one of {list(_METRICS)}, got {metric!r}.")
-    if algorithm not in _ALGORITHMS:
-        raise ValueError(f"algorithm must be one of {list(_ALGORITHMS)}, got {algorithm!r}.")
-    if (
-        not isinstance(n_neighbors, int | np.integer)
-        or isinstance(n_neighbors, bool)
-        or not 1 <= n_neighbors < len(table)
-    ):
-        raise ValueError(
-            f"n_neighbors must be an integer in [1, {len(table) - 1}] for a table of "
-            f"{len(table)} words, got {n_neighbors!r}."
-        )
-    rows = np.asarray(rows)
-    if rows.size and (rows.dtype.kind not in "iu"):
-        raise ValueError(f"rows must hold integer row numbers, got dtype {rows.dtype}.")
-    rows = rows.astype(np.int64).ravel()
-    if rows.size and (rows.min() < 0 or rows.max() >= len(table)):
-        raise ValueError(
-            f"rows hold row numbers outside the table of {len(table)} words "
-            f"(min {rows.min()}, max {rows.max()})."
-        )
-    if rows.size == 0:
-        return np.empty((0, n_neighbors), np.int64), np.empty((0, n_neighbors), np.float32)
-
-    if algorithm == "auto":
-        # decided by the table alone, never by the cache's state, so that the same
-        # data always gets the same candidate sets
-        algorithm = "exact" if len(table) <= _EXACT_MAX_WORDS else "ann"
-    if algorithm == "exact":
-        return _exact_memoized(table, rows, n_neighbors, metric)
-    graph_idx, graph_dist = _knn_graph(table, n_neighbors, metric, random_state, n_jobs, cache_dir)
-    return _drop_self(graph_idx[rows], graph_dist[rows], rows, n_neighbors)
-
-
-def _exact_memoized(table, rows, k, metric):
-    """Exact neighbours, each row searched once per process and table.
-
-    Adversarial training and evaluation ask for the same words again and
-    again (train, white-box test, transfer test, every round); the memo makes
-    every request after the first a lookup.
-    """
-    key = (table.fingerprint, metric, k)
-    with _LOCK:
-        memo = _EXACT_MEMO.setdefault(key, {})
-        missing = np.array([r for r in np.unique(rows).tolist() if r not in memo], dtype=np.int64)
-    if missing.size:
-        idx, dist = _exact_neighbors(table.vectors, missing, k, metric)
-        with _LOCK:
-            memo.update(zip(missing.tolist(), zip(idx, dist, strict=True), strict=True))
-    found = [memo[r] for r in rows.tolist()]
-    return np.stack([f[0] for f in found]), np.stack([f[1] for f in found])
-
-
-#: elements of one (queries x table words) distance block: 16 M floats, 64 MB
-_BLOCK_ELEMENTS = 1 << 24
-
-
-def _block_rows(n_words):
-    """Queries per distance block, bounding its memory whatever the table's size."""
-    return max(1, _BLOCK_ELEMENTS // max(1, n_words))
-
-
-def _exact_neighbors(vectors, rows, k, metric):
-    """Brute-force k nearest other rows of ``rows``, closest first.
-
-    Blocks of queries are searched against the whole table with one matrix
-    product and ``torch.topk`` each (several times faster than numpy's
-    argpartition, multi-threaded, and no int64 index matrix of the block's
-    size); a block holds :data:`_BLOCK_ELEMENTS` distances at most.
-    """
-    import torch
-
-    with warnings.catch_warnings():
-        # the table is read-only, and nothing here writes to it
-        warnings.filterwarnings("ignore", "The given NumPy array is not writable")
-        data = torch.from_numpy(np.ascontiguousarray(vectors, dtype=np.float32))
-    if metric == "cosine":
-        data = data / data.norm(dim=1, keepdim=True).clamp_min(1e-12)
-    sq = torch.einsum("ij,ij->i", data, data)
-    out_idx = np.empty((rows.size, k), np.int64)
-    out_dist = np.empty((rows.size, k), np.float32)
-    chunk = _block_rows(len(data))
-    with torch.no_grad():
-        for start in range(0, rows.size, chunk):
-            q = torch.from_numpy(rows[start : start + chunk])
-            # squared euclidean distance less the query's constant |q|^2, in place
-            d2 = data[q] @ data.T
-            d2.mul_(-2.0).add_(sq)
-            d2[torch.arange(len(q)), q] = torch.inf  # the word itself
-            part_d, part = torch.topk(d2, k, dim=1, largest=False, sorted=False)
-            part_d = (part_d + sq[q, None]).clamp_min_(0.0).numpy()
-            part = part.numpy()
-            # closest first, ties by row number
-            order = np.lexsort((part, part_d), axis=1)
-            idx = np.take_along_axis(part, order, axis=1)
-            dist = np.take_along_axis(part_d, order, axis=1)
-            # squared distance of unit vectors is 2 - 2 cos, so cosine distance is half of it
-            dist = dist / 2.0 if metric == "cosine" else np.sqrt(dist)
-            out_idx[start : start + len(q)] = idx
-            out_dist[start : start + len(q)] = dist
-    return out_idx, out_dist
-
-
-def _drop_self(idx, dist, rows, k):
-    """Remove each query's own row from its neighbour list and keep k."""
-    keep = idx != rows[:, None]
-    # a row whose self is absent drops its last (farthest) neighbour instead
-    no_self = keep.all(axis=1)
-    keep[no_self, -1] = False
-    n = keep.sum(axis=1).min()
-    idx = idx[keep].reshape(len(rows), -1)[:, :n]
-    dist = dist[keep].reshape(len(rows), -1)[:, :n]
-    if n < k:
-        raise ValueError(f"the k-NN graph holds only {n} neighbours per word; {k} were asked.")
-    return idx[:, :k].astype(np.int64), dist[:, :k].astype(np.float32)
-
-
-def _graph_key(table, metric, random_state, width):
-    return (table.fingerprint, metric, random_state, width)
-
-
-def _graph_width(n_neighbors):
-    """Width of the k-NN graph that serves ``n_neighbors`` candidates.
-
-    About twice the neighbours asked for, rounded up to a multiple of 8 and
-    at least 16: NN-descent's recall of the first k entries grows with the
-    graph's width (for k = 10 on GloVe 6B: 0.927 at width 16, 0.967 at 24;
-    ``benchmarks/speed.py``). Every k maps to one width, and a graph serves
-    only the k of its width, so the candidates never depend on which graphs
-    an earlier call happened to cache.
-    """
-    width = max(2 * n_neighbors + 4, 16)
-    return -(-width // 8) * 8
-
-
-def _cached_graph(table, metric, random_state, width, cache_dir):
-    key = _graph_key(table, metric, random_state, width)
-    with _LOCK:
-        hit = _GRAPH_CACHE.get(key)
-        if hit is not None:
-            return hit
-        path = get_cache_dir(cache_dir) / "knn" / _graph_file(table, metric, random_state, width)
-        if not path.is_file():
-            return None
-        with np.load(path, allow_pickle=False) as data:
-            graph = (data["indices"], data["distances"])
-        _GRAPH_CACHE[key] = graph
-        return graph
-
-
-def _graph_file(table, metric, random_state, width):
-    return f"{table.fingerprint}-{metric}-rs{random_state}-k{width}.npz"
-
-
-def _knn_graph(table, n_neighbors, metric, random_state, n_jobs, cache_dir):
-    width = _graph_width(n_neighbors)
-    cached = _cached_graph(table, metric, random_state, width, cache_dir)
-    if cached is not None:
-        return cached
-    from pynndescent import NNDescent
-
-    index = NNDescent(
-        table.vectors,
-        metric=metric,
-        n_neighbors=width,
-        random_state=random_state,
-        n_jobs=n_jobs,
-        low_memory=True,
-        compressed=True,
-    )
-    indices, distances = index.neighbor_graph
-    indices = indices.astype(np.int32)
-    distances = distances.astype(np.float32)
-    folder = get_cache_dir(cache_dir) / "knn"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / _graph_file(table, metric, random_state, width)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
-    np.savez(tmp, indices=indices, distances=distances)
-    os.replace(tmp, path)
-    with _LOCK:
-        _GRAPH_CACHE[_graph_key(table, metric, random_state, width)] = (indices, distances)
-    return indices, distances

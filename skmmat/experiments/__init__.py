@@ -1,0 +1,20 @@
+"""The paper's Table I experiment: six models, clean and adversarial accuracy.
+
+Used by ``skmmat demo``, ``skmmat table1`` and ``benchmarks/table1.py``;
+built from the public API only.
+"""
+
+from ._format import format_table
+from ._models import PLAIN_COUNTERPART as PLAIN_COUNTERPART  # used by skmmat._report, table1.py
+from ._models import TABLE1_MODELS, make_table1_model
+from ._paper import PAPER_TABLE1
+from ._runner import Table1Result, run_table1
+
+__all__ = [
+    "PAPER_TABLE1",
+    "TABLE1_MODELS",
+    "Table1Result",
+    "format_table",
+    "make_table1_model",
+    "run_table1",
+]

@@ -1,0 +1,117 @@
+"""From a DataFrame of per-row arrays to the classifier's model inputs, and back."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._validation import check_array_column, check_dataframe
+from ._modules import MODALITIES
+
+__all__ = ["encode_labels", "frame_to_inputs", "normalize_filters", "normalize_modalities"]
+
+
+def normalize_modalities(modalities, caller):
+    """Return ``modalities`` as a tuple in canonical order or raise ValueError."""
+    items = [modalities] if isinstance(modalities, str) else list(modalities)
+    if (
+        not items
+        or not all(isinstance(m, str) and m in MODALITIES for m in items)
+        or len(set(items)) != len(items)
+    ):
+        raise ValueError(
+            f"The 'modalities' parameter of {caller} must be a non-empty collection of "
+            f"distinct values from {MODALITIES}. Got {modalities!r} instead."
+        )
+    return tuple(m for m in MODALITIES if m in items)
+
+
+def normalize_filters(filters, caller):
+    """Return ``image_filters`` as a tuple of positive ints or raise ValueError."""
+    items = [filters] if isinstance(filters, int | np.integer) else list(filters)
+    if not items or not all(
+        isinstance(f, int | np.integer) and not isinstance(f, bool) and f > 0 for f in items
+    ):
+        raise ValueError(
+            f"The 'image_filters' parameter of {caller} must be a positive integer or a "
+            f"non-empty sequence of positive integers. Got {filters!r} instead."
+        )
+    return tuple(int(f) for f in items)
+
+
+def frame_to_inputs(X, modalities, *, text_window, n_blocks, caller, reference=None):
+    """Validate ``X`` and stack its modality columns into model inputs.
+
+    Parameters
+    ----------
+    X : pandas.DataFrame
+        Column ``"image"`` of ``(height, width, 3)`` arrays and/or column
+        ``"text"`` of ``(n_words, embedding_dim)`` arrays.
+    modalities : tuple of str
+        The columns to read.
+    text_window : int
+        Texts need at least this many word positions.
+    n_blocks : int
+        Number of pooling blocks; images need sides of ``2 ** n_blocks``.
+    caller : str
+        Name used in error messages.
+    reference : dict, optional
+        Per-row shapes seen at fit time (channels last); a mismatch raises.
+
+    Returns
+    -------
+    inputs : dict of str -> ndarray of float32
+        ``"image"``: ``(n, 3, height, width)`` (channels first, one copy of
+        the column) and/or ``"text"``: ``(n, n_words, embedding_dim)``.
+    shapes : dict of str -> tuple of int
+        Per-row shape of each column, as given (channels last).
+    """
+    check_dataframe(X, modalities, caller=caller)
+    inputs, shapes = {}, {}
+    for m in modalities:
+        if m == "image":
+            arr = check_array_column(X, "image", ndim=3, last_dim=3, axes=(2, 0, 1), caller=caller)
+            shape = (int(arr.shape[2]), int(arr.shape[3]), int(arr.shape[1]))
+        else:
+            arr = check_array_column(X, "text", ndim=2, caller=caller)
+            shape = (int(arr.shape[1]), int(arr.shape[2]))
+        if reference is not None and shape != tuple(reference[m]):
+            raise ValueError(
+                f"{caller}: column {m!r} holds arrays of shape {shape}, but the model was "
+                f"fitted on shape {tuple(reference[m])}."
+            )
+        if m == "image" and min(shape[:2]) < 2**n_blocks:
+            raise ValueError(
+                f"{caller}: column 'image' holds images of size {shape[:2]}; with {n_blocks} "
+                f"pooling blocks (image_filters) each side must be at least {2**n_blocks} "
+                "pixels."
+            )
+        if m == "text" and shape[0] < text_window:
+            raise ValueError(
+                f"{caller}: column 'text' holds sequences of {shape[0]} word positions, "
+                f"fewer than text_window={text_window}."
+            )
+        inputs[m], shapes[m] = arr, shape
+    return inputs, shapes
+
+
+def encode_labels(y, classes, n_samples, caller):
+    """Map labels of the original kind to indices into ``classes`` (ValueError if unknown)."""
+    y = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y.ravel()
+    if y.ndim != 1 or len(y) != n_samples:
+        raise ValueError(
+            f"{caller}: y must be one-dimensional with {n_samples} labels, got shape {y.shape}."
+        )
+    index = {c: i for i, c in enumerate(np.asarray(classes).tolist())}
+    try:
+        codes = [index.get(v) for v in y.tolist()]
+    except TypeError as exc:  # unhashable labels
+        raise ValueError(f"{caller}: y holds unhashable labels.") from exc
+    unknown = sorted({repr(v) for v, c in zip(y.tolist(), codes) if c is None})
+    if unknown:
+        raise ValueError(
+            f"{caller}: y contains labels not seen during fit: {', '.join(unknown[:5])}; "
+            f"known classes are {np.asarray(classes).tolist()}."
+        )
+    return np.asarray(codes, dtype=np.int64)

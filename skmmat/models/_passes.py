@@ -1,0 +1,80 @@
+"""Evaluation-mode passes of a fitted network over model inputs, in batches."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ._torch_state import torch_threads
+
+__all__ = ["eval_logits", "batched_input_gradient", "batched_proba"]
+
+
+def _as_tensor(array, device):
+    t = torch.as_tensor(array, dtype=torch.float32)
+    return t.to(device) if device is not None else t
+
+
+def eval_logits(module, inputs, device, n_threads):
+    """Logits of ``module`` in evaluation mode; its training flag is restored.
+
+    ``inputs`` maps modality names to arrays or tensors in model layout;
+    tensors keep their autograd graph.
+    """
+    tensors = {
+        m: (v if isinstance(v, torch.Tensor) else _as_tensor(v, device)) for m, v in inputs.items()
+    }
+    was_training = module.training
+    module.eval()
+    try:
+        with torch_threads(n_threads):
+            return module(**tensors)
+    finally:
+        module.train(was_training)
+
+
+def _batches(n, size):
+    return (slice(start, start + size) for start in range(0, n, size))
+
+
+def batched_proba(module, inputs, *, device, n_threads, batch_size):
+    """Softmax probabilities over all rows of ``inputs``, ``batch_size`` rows a pass."""
+    n = len(next(iter(inputs.values())))
+    out = []
+    with torch_threads(n_threads), torch.no_grad():
+        for part in _batches(n, batch_size):
+            logits = eval_logits(module, {m: a[part] for m, a in inputs.items()}, device, None)
+            out.append(torch.softmax(logits, dim=1).cpu().numpy())
+    return np.concatenate(out).astype(np.float64)
+
+
+def batched_input_gradient(module, inputs, y_enc, *, device, n_threads, batch_size):
+    """Per-row gradient of the cross-entropy loss w.r.t. each input, in column layout.
+
+    ``y_enc`` holds class indices, or is None to take the loss at the
+    model's own predictions (argmax of the same forward pass). Images come
+    back channels last, as the input columns hold them. Samples are
+    independent in evaluation mode, so the gradient of the summed loss
+    w.r.t. each row is that row's own loss gradient.
+    """
+    modalities = list(inputs)
+    n = len(inputs[modalities[0]])
+    shapes = {
+        m: a.shape[2:] + a.shape[1:2] if m == "image" else a.shape[1:] for m, a in inputs.items()
+    }
+    grads = {m: np.empty((n, *shapes[m]), np.float32) for m in modalities}
+    for part in _batches(n, batch_size):
+        batch = {m: _as_tensor(a[part], device).requires_grad_(True) for m, a in inputs.items()}
+        with torch_threads(n_threads), torch.enable_grad():
+            logits = eval_logits(module, batch, device, None)
+            if y_enc is None:
+                target = logits.detach().argmax(dim=1)
+            else:
+                target = torch.as_tensor(y_enc[part], device=logits.device)
+            loss = F.cross_entropy(logits, target, reduction="sum")
+            batch_grads = torch.autograd.grad(loss, [batch[m] for m in modalities])
+        for m, g in zip(modalities, batch_grads):
+            g = g.detach().cpu().numpy()
+            grads[m][part] = g.transpose(0, 2, 3, 1) if m == "image" else g
+    return grads

@@ -1,0 +1,205 @@
+"""One training run of the classifier: the skorch net, its validation split, warm start, resume."""
+
+from __future__ import annotations
+
+import copy
+import math
+import warnings
+
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
+from skorch import NeuralNetClassifier
+from skorch.callbacks import EarlyStopping
+from skorch.dataset import ValidSplit
+from skorch.history import History
+
+from ..callbacks import EpochProgress, TrainingCheckpoint, training_fingerprint
+from ._inputs import normalize_filters, normalize_modalities
+from ._modules import MultiModalCNN
+from ._torch_state import seeded_torch, torch_threads
+
+__all__ = ["build_net", "make_train_split", "rebuild_net", "train_net"]
+
+
+def make_train_split(params, y_enc, seed, caller):
+    """The skorch validation split of early stopping, or None when it is off.
+
+    Stratified by class when every class can be on both sides; otherwise a
+    warning and an unstratified split.
+    """
+    if params["patience"] is None:
+        return None
+    fraction = params["validation_fraction"]
+    n = len(y_enc)
+    n_valid = math.ceil(fraction * n)
+    n_train = n - n_valid
+    if n_valid < 1 or n_train < 1:
+        raise ValueError(
+            f"{caller}: cannot hold out validation_fraction={fraction} of {n} rows for "
+            "early stopping; pass more data or patience=None."
+        )
+    counts = np.bincount(y_enc)
+    n_classes = len(counts)
+    stratified = counts.min() >= 2 and n_valid >= n_classes and n_train >= n_classes
+    if not stratified:
+        warnings.warn(
+            f"{caller}: a stratified validation split of {n_valid} rows is impossible "
+            f"(smallest class has {counts.min()} rows, {n_classes} classes); using an "
+            "unstratified split.",
+            UserWarning,
+            stacklevel=4,
+        )
+    return ValidSplit(float(fraction), stratified=bool(stratified), random_state=seed)
+
+
+def build_net(params, arch, n_classes, shapes, train_split, generator, checkpoint=None):
+    """The (uninitialised) skorch net of the classifier's parameters and architecture."""
+    callbacks = []
+    if params["patience"] is not None:
+        early = EarlyStopping(monitor="valid_loss", patience=params["patience"], load_best=True)
+        callbacks.append(("early_stopping", early))
+    verbose = params["verbose"] or 0
+    if verbose >= 2:
+        callbacks.append(("epoch_progress", EpochProgress()))
+    if checkpoint is not None:
+        # after early stopping, so that its state includes the epoch saved
+        callbacks.append(("checkpoint", checkpoint))
+    callbacks.extend(params["callbacks"] or [])
+    module_kwargs = {f"module__{name}": value for name, value in arch.items()}
+    if "image" in shapes:
+        module_kwargs["module__image_size"] = tuple(shapes["image"][:2])
+    if "text" in shapes:
+        module_kwargs["module__embedding_dim"] = int(shapes["text"][1])
+    return NeuralNetClassifier(
+        MultiModalCNN,
+        criterion=torch.nn.CrossEntropyLoss,
+        optimizer=torch.optim.Adam,
+        lr=float(params["lr"]),
+        batch_size=int(params["batch_size"]),
+        max_epochs=int(params["max_epochs"]),
+        train_split=train_split,
+        callbacks=callbacks,
+        classes=list(range(n_classes)),
+        iterator_train__shuffle=True,
+        iterator_train__generator=generator,
+        iterator_valid__batch_size=int(params["eval_batch_size"]),
+        device=params["device"],
+        verbose=1 if verbose == 1 else 0,
+        module__n_classes=n_classes,
+        **module_kwargs,
+    )
+
+
+def train_net(params, run_params, arch, inputs, y_enc, classes, shapes, previous, caller):
+    """Train a new skorch net, warm-started from ``previous`` and resumed from a checkpoint.
+
+    Parameters
+    ----------
+    params : dict
+        The classifier's parameters (``get_params(deep=False)``).
+    run_params : dict
+        The parameters that define the run (its checkpoint fingerprint).
+    arch : dict
+        Normalised architecture.
+    inputs : dict of str -> ndarray
+        Model inputs.
+    y_enc : ndarray of int64
+        Encoded labels.
+    classes : ndarray
+        Sorted class labels.
+    shapes : dict
+        Per-modality input shapes (channels last).
+    previous : skorch.NeuralNetClassifier or None
+        The net to continue training (warm start).
+    caller : str
+        Name used in messages.
+
+    Returns
+    -------
+    net : skorch.NeuralNetClassifier
+    n_before : int
+        Epochs of history inherited from ``previous``.
+    resumed : int
+        Epochs restored from the checkpoint.
+    """
+    seed = _seed(params["random_state"])
+    checkpoint, state = None, None
+    if params["checkpoint_dir"] is not None:
+        fingerprint = training_fingerprint(
+            run_params,
+            classes,
+            shapes,
+            inputs,
+            y_enc,
+            start=None if previous is None else previous.module_.state_dict(),
+            n_before=0 if previous is None else len(previous.history),
+        )
+        checkpoint = TrainingCheckpoint(params["checkpoint_dir"], fingerprint)
+        state = checkpoint.load()
+        if state is not None:
+            seed = checkpoint.seed  # same validation split and init as the saved run
+        checkpoint.seed = seed
+    train_split = make_train_split(params, y_enc, seed, caller)
+    generator = torch.Generator()
+    generator.manual_seed(seed)
+    if checkpoint is not None:
+        checkpoint.generator = generator
+    net = build_net(params, arch, len(classes), shapes, train_split, generator, checkpoint)
+
+    with torch_threads(params["n_threads"]), seeded_torch(seed, params["device"]):
+        net.initialize()
+        n_before = 0
+        if previous is not None:
+            net.module_.load_state_dict(previous.module_.state_dict())
+            net.optimizer_.load_state_dict(previous.optimizer_.state_dict())
+            for group in net.optimizer_.param_groups:
+                group["lr"] = float(params["lr"])
+            net.history = copy.deepcopy(previous.history)
+            n_before = len(net.history)
+        resumed, finished = 0, False
+        if checkpoint is not None:
+            checkpoint.n_before = n_before
+            if state is not None:
+                resumed, finished = checkpoint.restore(net, state)
+        if not finished:
+            net.partial_fit(inputs, y_enc, epochs=max(int(params["max_epochs"]) - resumed, 0))
+    return net, n_before, resumed
+
+
+def _seed(random_state):
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+def rebuild_net(params, state, caller):
+    """The fitted skorch net of a saved state, initialised without training.
+
+    The net is built from the classifier's parameters and the saved
+    architecture, initialised without touching the global torch random state,
+    and the saved weights are loaded into its module.
+
+    Returns
+    -------
+    net, arch, shapes, classes
+    """
+    arch = dict(state["architecture_"])
+    arch["modalities"] = normalize_modalities(arch["modalities"], caller)
+    arch["image_filters"] = normalize_filters(arch["image_filters"], caller)
+    shapes = {m: tuple(int(s) for s in shape) for m, shape in state["input_shapes_"].items()}
+    if set(shapes) != set(arch["modalities"]):
+        raise ValueError(
+            f"{caller}: the input shapes {sorted(shapes)} do not match the modalities "
+            f"{list(arch['modalities'])}."
+        )
+    classes = np.asarray(state["classes_"])
+    net = build_net(params, arch, len(classes), shapes, None, torch.Generator())
+    with torch_threads(params["n_threads"]), seeded_torch(0, params["device"]):
+        net.initialize()
+    try:
+        net.module_.load_state_dict(dict(state["module"]), strict=True)
+    except RuntimeError as exc:
+        raise ValueError(
+            f"{caller}: the saved weights do not fit the saved architecture: {exc}"
+        ) from exc
+    net.history = History(list(state.get("history") or []))
+    return net, arch, shapes, classes
