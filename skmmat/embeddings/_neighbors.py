@@ -16,6 +16,7 @@ import warnings
 
 import numpy as np
 
+from .._torch_state import kept_torch_threads
 from ._vectors import _LOCK, WordVectors, get_cache_dir
 
 __all__ = ["ALGORITHMS", "METRICS", "match_rows", "nearest_neighbors"]
@@ -308,16 +309,17 @@ def _knn_graph(table, n_neighbors, metric, random_state, n_jobs, cache_dir):
         return cached
     from pynndescent import NNDescent
 
-    index = NNDescent(
-        table.vectors,
-        metric=metric,
-        n_neighbors=width,
-        random_state=random_state,
-        n_jobs=n_jobs,
-        low_memory=True,
-        compressed=True,
-    )
-    indices, distances = index.neighbor_graph
+    with kept_torch_threads():  # numba's OpenMP layer would change torch's thread count
+        index = NNDescent(
+            table.vectors,
+            metric=metric,
+            n_neighbors=width,
+            random_state=random_state,
+            n_jobs=n_jobs,
+            low_memory=True,
+            compressed=True,
+        )
+        indices, distances = index.neighbor_graph
     indices = indices.astype(np.int32)
     distances = distances.astype(np.float32)
     folder = get_cache_dir(cache_dir) / "knn"

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._torch_state import torch_threads
+from .._torch_state import torch_threads
 
 __all__ = ["eval_logits", "batched_input_gradient", "batched_proba"]
 

@@ -14,10 +14,10 @@ from skorch.callbacks import EarlyStopping
 from skorch.dataset import ValidSplit
 from skorch.history import History
 
+from .._torch_state import seeded_torch, torch_threads
 from ..callbacks import EpochProgress, TrainingCheckpoint, training_fingerprint
 from ._inputs import normalize_filters, normalize_modalities
 from ._modules import MultiModalCNN
-from ._torch_state import seeded_torch, torch_threads
 
 __all__ = ["build_net", "make_train_split", "rebuild_net", "train_net"]
 

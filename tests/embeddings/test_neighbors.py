@@ -29,6 +29,21 @@ class _NoGraphBuilding(Exception):
 # ---------------------------------------------------------------------------
 
 
+def test_building_the_graph_keeps_torchs_thread_count(tmp_path):
+    """pynndescent's numba OpenMP layer sets the process's OpenMP threads; torch keeps its own."""
+    import torch
+
+    rng = np.random.default_rng(0)
+    table = WordVectors([f"w{i}" for i in range(3000)], rng.normal(size=(3000, 20)).astype("f4"))
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        nearest_neighbors(table, np.arange(10), 5, algorithm="ann", cache_dir=tmp_path)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(previous)
+
+
 def test_ann_recall_disk_cache_and_auto(glove, tmp_path, monkeypatch):
     table = WordVectors(glove.words[:20000], glove.vectors[:20000])
     cache = tmp_path / "ann-cache"

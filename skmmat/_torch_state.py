@@ -6,7 +6,7 @@ import contextlib
 
 import torch
 
-__all__ = ["seeded_torch", "torch_threads"]
+__all__ = ["kept_torch_threads", "seeded_torch", "torch_threads"]
 
 
 @contextlib.contextmanager
@@ -48,3 +48,19 @@ def torch_threads(n_threads):
         yield
     finally:
         torch.set_num_threads(previous)
+
+
+@contextlib.contextmanager
+def kept_torch_threads():
+    """Restore torch's intra-op thread count after the block.
+
+    Libraries that share torch's OpenMP runtime (numba's OpenMP threading
+    layer, used by pynndescent) set the process-wide OpenMP thread count;
+    torch would then run with that count afterwards.
+    """
+    previous = torch.get_num_threads()
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != previous:
+            torch.set_num_threads(previous)
