@@ -9,14 +9,14 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import check_dataframe, check_labels
 from ._inputs import encode_labels, frame_to_inputs, normalize_filters, normalize_modalities
 from ._passes import batched_input_gradient, batched_proba, eval_logits
 from ._state import FittedStateMixin
-from ._training import train_net
+from ._training import MONITORS, train_net
 
 __all__ = ["MultiModalCNNClassifier"]
 
@@ -138,6 +138,25 @@ class MultiModalCNNClassifier(FittedStateMixin, ClassifierMixin, BaseEstimator):
         faster on CPU (their working set fits the caches: 1.09 s for 512 rows
         in batches of 32, 2.44 s in batches of 256, one thread, 64x64 MMN),
         larger ones on a GPU; results are equal up to rounding.
+    class_weight : "balanced", dict or None, default=None
+        Weights of the classes in the cross-entropy loss (training and
+        validation). ``"balanced"`` weighs each class by ``n_samples /
+        (n_classes * n_class_samples)``, as scikit-learn does, so a minority
+        class counts as much as the majority; a dict maps labels to weights
+        (labels left out weigh 1). None weighs every row alike, as the paper
+        does.
+    monitor : {"valid_loss", "valid_balanced_accuracy", "valid_macro_f1"}, default="valid_loss"
+        What early stopping watches on the validation split: the loss
+        (lower is better), or the balanced accuracy or macro-F1 of the
+        predictions (higher is better), which a model that predicts the
+        majority class for every row cannot improve. A prediction score is
+        flat while the model still predicts one class, so give a slow
+        learner a ``patience`` that covers that start.
+    image_standardization : bool, default=False
+        Standardise each colour channel inside the network with the mean and
+        standard deviation of the training images (computed at :meth:`fit`,
+        stored in the module). The input stays in [0, 1], so an attack's
+        ``eps`` keeps its meaning in pixel units.
     callbacks : list of skorch callbacks or (name, callback) tuples, default=None
         Extra :mod:`skorch.callbacks` run by the training loop after
         skmmat's own (early stopping, the progress bar and the checkpoint),
@@ -214,6 +233,9 @@ class MultiModalCNNClassifier(FittedStateMixin, ClassifierMixin, BaseEstimator):
         "n_threads": [_POSITIVE_INT, None],
         "eval_batch_size": [_POSITIVE_INT],
         "callbacks": [list, None],
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+        "monitor": [StrOptions(set(MONITORS))],
+        "image_standardization": ["boolean"],
     }
 
     def __init__(
@@ -237,6 +259,9 @@ class MultiModalCNNClassifier(FittedStateMixin, ClassifierMixin, BaseEstimator):
         n_threads=None,
         eval_batch_size=32,
         callbacks=None,
+        class_weight=None,
+        monitor="valid_loss",
+        image_standardization=False,
     ):
         self.modalities = modalities
         self.hidden_units = hidden_units
@@ -257,6 +282,9 @@ class MultiModalCNNClassifier(FittedStateMixin, ClassifierMixin, BaseEstimator):
         self.n_threads = n_threads
         self.eval_batch_size = eval_batch_size
         self.callbacks = callbacks
+        self.class_weight = class_weight
+        self.monitor = monitor
+        self.image_standardization = image_standardization
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -41,6 +41,8 @@ class VisualCNN(nn.Module):
     -----
     The forward pass takes a channels-first tensor of shape
     ``(n, in_channels, height, width)`` and returns ``(n, hidden_units)``.
+    The buffers ``image_mean`` and ``image_std`` (shape ``(1, in_channels,
+    1, 1)``, zeros and ones by default) standardise the input first.
     """
 
     def __init__(self, image_size, filters=(32, 64), hidden_units=64, in_channels=3):
@@ -64,9 +66,13 @@ class VisualCNN(nn.Module):
         self.features = nn.Sequential(*layers)
         self.fc = nn.Linear(channels * height * width, int(hidden_units))
         self.out_features = int(hidden_units)
+        # per-channel input standardisation inside the network (identity unless set), so
+        # that the public input stays in [0, 1] and an attack's eps keeps its meaning
+        self.register_buffer("image_mean", torch.zeros(1, in_channels, 1, 1))
+        self.register_buffer("image_std", torch.ones(1, in_channels, 1, 1))
 
     def forward(self, image):
-        z = self.features(image)
+        z = self.features((image - self.image_mean) / self.image_std)
         return torch.relu(self.fc(torch.flatten(z, start_dim=1)))
 
 

@@ -9,8 +9,9 @@ import warnings
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
+from sklearn.utils.class_weight import compute_class_weight
 from skorch import NeuralNetClassifier
-from skorch.callbacks import EarlyStopping
+from skorch.callbacks import EarlyStopping, EpochScoring
 from skorch.dataset import ValidSplit
 from skorch.history import History
 
@@ -19,7 +20,11 @@ from ..callbacks import EpochProgress, TrainingCheckpoint, training_fingerprint
 from ._inputs import normalize_filters, normalize_modalities
 from ._modules import MultiModalCNN
 
-__all__ = ["build_net", "make_train_split", "rebuild_net", "train_net"]
+__all__ = ["MONITORS", "build_net", "make_train_split", "rebuild_net", "train_net"]
+
+#: what early stopping may monitor, and the scikit-learn scoring behind each score
+_MONITOR_SCORING = {"valid_balanced_accuracy": "balanced_accuracy", "valid_macro_f1": "f1_macro"}
+MONITORS = ("valid_loss", *_MONITOR_SCORING)
 
 
 def make_train_split(params, y_enc, seed, caller):
@@ -53,11 +58,46 @@ def make_train_split(params, y_enc, seed, caller):
     return ValidSplit(float(fraction), stratified=bool(stratified), random_state=seed)
 
 
-def build_net(params, arch, n_classes, shapes, train_split, generator, checkpoint=None):
+def class_weights(class_weight, classes, y_enc, caller):
+    """Per-class loss weights as a float32 tensor, or None for unweighted.
+
+    ``"balanced"`` weighs class ``c`` by ``n_samples / (n_classes * n_c)``, as
+    scikit-learn does; a dict maps labels to weights (missing labels weigh 1).
+    """
+    if class_weight is None:
+        return None
+    if isinstance(class_weight, dict):
+        unknown = sorted(
+            repr(k) for k in class_weight if k not in set(np.asarray(classes).tolist())
+        )
+        if unknown:
+            raise ValueError(
+                f"The 'class_weight' parameter of {caller} names labels that are not in y: "
+                f"{', '.join(unknown)}; the classes are {np.asarray(classes).tolist()}."
+            )
+        weights = [float(class_weight.get(c, 1.0)) for c in np.asarray(classes).tolist()]
+    else:
+        weights = compute_class_weight(class_weight, classes=np.arange(len(classes)), y=y_enc)
+    return torch.as_tensor(weights, dtype=torch.float32)
+
+
+def build_net(
+    params, arch, n_classes, shapes, train_split, generator, checkpoint=None, weights=None
+):
     """The (uninitialised) skorch net of the classifier's parameters and architecture."""
     callbacks = []
+    monitor = params["monitor"]
     if params["patience"] is not None:
-        early = EarlyStopping(monitor="valid_loss", patience=params["patience"], load_best=True)
+        if monitor != "valid_loss":  # scored on the validation forward pass (cached)
+            scoring = _MONITOR_SCORING[monitor]
+            score = EpochScoring(scoring, lower_is_better=False, on_train=False, name=monitor)
+            callbacks.append((monitor, score))
+        early = EarlyStopping(
+            monitor=monitor,
+            patience=params["patience"],
+            lower_is_better=monitor == "valid_loss",
+            load_best=True,
+        )
         callbacks.append(("early_stopping", early))
     verbose = params["verbose"] or 0
     if verbose >= 2:
@@ -74,6 +114,7 @@ def build_net(params, arch, n_classes, shapes, train_split, generator, checkpoin
     return NeuralNetClassifier(
         MultiModalCNN,
         criterion=torch.nn.CrossEntropyLoss,
+        criterion__weight=weights,
         optimizer=torch.optim.Adam,
         lr=float(params["lr"]),
         batch_size=int(params["batch_size"]),
@@ -145,11 +186,14 @@ def train_net(params, run_params, arch, inputs, y_enc, classes, shapes, previous
     generator.manual_seed(seed)
     if checkpoint is not None:
         checkpoint.generator = generator
-    net = build_net(params, arch, len(classes), shapes, train_split, generator, checkpoint)
+    weights = class_weights(params["class_weight"], classes, y_enc, caller)
+    net = build_net(params, arch, len(classes), shapes, train_split, generator, checkpoint, weights)
 
     with torch_threads(params["n_threads"]), seeded_torch(seed, params["device"]):
         net.initialize()
         n_before = 0
+        if previous is None and params["image_standardization"] and "image" in inputs:
+            _set_image_statistics(net.module_, inputs["image"])
         if previous is not None:
             net.module_.load_state_dict(previous.module_.state_dict())
             net.optimizer_.load_state_dict(previous.optimizer_.state_dict())
@@ -203,3 +247,13 @@ def rebuild_net(params, state, caller):
         ) from exc
     net.history = History(list(state.get("history") or []))
     return net, arch, shapes, classes
+
+
+def _set_image_statistics(module, images):
+    """Per-channel mean and standard deviation of the training images, into the module."""
+    mean = images.mean(axis=(0, 2, 3), dtype=np.float64)
+    std = images.std(axis=(0, 2, 3), dtype=np.float64)
+    std = np.where(std > 1e-6, std, 1.0)  # a constant channel is only centred
+    visual = module.visual
+    visual.image_mean.copy_(torch.as_tensor(mean, dtype=torch.float32).view_as(visual.image_mean))
+    visual.image_std.copy_(torch.as_tensor(std, dtype=torch.float32).view_as(visual.image_std))
