@@ -61,7 +61,8 @@ _REASONS = {
     "and are checked in the DataFrame",
 }
 _DATA_CHECKS = (
-    "check_array_api_input check_classifier_data_not_an_array check_classifiers_classes "
+    "check_array_api_input check_class_weight_classifiers check_classifier_data_not_an_array "
+    "check_classifiers_classes "
     "check_classifiers_one_label check_classifiers_regression_target check_classifiers_train "
     "check_complex_data check_dict_unchanged check_dont_overwrite_parameters check_dtype_object "
     "check_estimators_dtypes check_estimators_empty_data_messages "
