@@ -19,7 +19,15 @@ from skmmat import (
     make_crisis_tweets,
 )
 from skmmat.adversarial import craft_adversarial
-from skmmat.metrics import adversarial_accuracy, make_adversarial_scorer
+from skmmat.metrics import (
+    SCORES,
+    adversarial_accuracy,
+    adversarial_score,
+    make_adversarial_scorer,
+    prediction_scores,
+    predicts_one_class,
+    score_predictions,
+)
 
 
 @pytest.fixture(scope="session")
@@ -291,3 +299,43 @@ def test_scorer_is_picklable(pipe, data):
     custom = make_adversarial_scorer(image_perturber=FGSMPerturber(eps=0.05), text_perturber=None)
     again = pickle.loads(pickle.dumps(custom))
     assert again.image_perturber.eps == 0.05 and again.text_perturber is None
+
+
+# ----------------------------------------------------------------------
+# scores beside accuracy
+# ----------------------------------------------------------------------
+def test_prediction_scores_against_hand_computations():
+    y_true = np.array(["inf"] * 8 + ["not"] * 2)
+    y_pred = np.array(["inf"] * 7 + ["not"] + ["not", "inf"])
+    s = prediction_scores(y_true, y_pred)
+    # inf: precision 7/8, recall 7/8 -> F1 7/8; not: precision 1/2, recall 1/2 -> F1 1/2
+    assert s["accuracy"] == pytest.approx(0.8)
+    assert s["balanced_accuracy"] == pytest.approx((7 / 8 + 1 / 2) / 2)
+    assert s["macro_f1"] == pytest.approx((7 / 8 + 1 / 2) / 2)
+    assert s["weighted_f1"] == pytest.approx(0.8 * 7 / 8 + 0.2 * 1 / 2)
+    assert s["one_class"] is False
+    constant = prediction_scores(y_true, np.array(["inf"] * 10))
+    assert constant["accuracy"] == pytest.approx(0.8)  # looks fine ...
+    assert constant["balanced_accuracy"] == pytest.approx(0.5)  # ... is chance
+    assert constant["macro_f1"] == pytest.approx((2 * 0.8 / 1.8) / 2)  # F1 of "not" is 0
+    assert constant["one_class"] is True and predicts_one_class(["a", "a"])
+    assert set(SCORES) == {"accuracy", "balanced_accuracy", "macro_f1", "weighted_f1"}
+
+
+def test_adversarial_score_takes_any_metric(pipe, data):
+    X, y = data
+    Xt = pipe[:-1].transform(X)
+    _, X_adv = manual(pipe[-1], pipe[-1], Xt, y)
+    y_adv = pipe[-1].predict(X_adv)
+    for metric in SCORES:
+        assert adversarial_score(pipe, X, y, metric=metric) == pytest.approx(
+            score_predictions(metric, y, y_adv)
+        )
+    assert adversarial_score(pipe, X, y) == adversarial_accuracy(pipe, X, y)
+    custom = adversarial_score(pipe, X, y, metric=lambda t, p: float(np.mean(t != p)))
+    assert custom == pytest.approx(1 - adversarial_accuracy(pipe, X, y))
+    f1 = make_adversarial_scorer(metric="macro_f1")
+    assert f1(pipe, X, y) == pytest.approx(score_predictions("macro_f1", y, y_adv))
+    assert "macro_f1" in repr(f1)
+    with pytest.raises(ValueError, match="metric"):
+        make_adversarial_scorer(metric="auc")

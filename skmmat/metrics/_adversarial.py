@@ -1,13 +1,14 @@
-"""Robust evaluation: accuracy on adversarial examples (the paper's Table I rows)."""
+"""Robust evaluation: scores on adversarial examples (the paper's Table I rows)."""
 
 from __future__ import annotations
 
 import numpy as np
 from sklearn.pipeline import Pipeline
 
-from .adversarial import craft_adversarial, resolve_perturbers
+from ..adversarial import craft_adversarial, resolve_perturbers
+from ._scores import score_predictions
 
-__all__ = ["adversarial_accuracy", "make_adversarial_scorer"]
+__all__ = ["adversarial_accuracy", "adversarial_score", "make_adversarial_scorer"]
 
 _DEFAULT = "default"
 
@@ -20,17 +21,18 @@ def _split(estimator):
     return None, estimator
 
 
-def adversarial_accuracy(
+def adversarial_score(
     estimator,
     X,
     y,
     *,
+    metric="accuracy",
     image_perturber=_DEFAULT,
     text_perturber=_DEFAULT,
     against=None,
     return_examples=False,
 ):
-    """Accuracy on adversarial examples crafted white-box against a model.
+    """A score on adversarial examples crafted white-box against a model.
 
     Parameters
     ----------
@@ -43,6 +45,10 @@ def adversarial_accuracy(
     y : array-like of shape (n_samples,)
         True labels: the attack maximises the loss against them, as in the
         paper's Equation 1.
+    metric : str or callable, default="accuracy"
+        ``"accuracy"``, ``"balanced_accuracy"``, ``"macro_f1"``,
+        ``"weighted_f1"`` (:data:`skmmat.metrics.SCORES`) or a callable
+        ``metric(y_true, y_pred)``.
     image_perturber, text_perturber : perturber, None or "default"
         Attacks of each modality; ``"default"`` is the paper's
         (``FGSMPerturber()`` with eps 0.1, ``WordSubstitutionPerturber()``
@@ -59,7 +65,7 @@ def adversarial_accuracy(
 
     Returns
     -------
-    accuracy : float
+    score : float
     X_adv : pandas.DataFrame
         Only when ``return_examples`` is True.
 
@@ -68,13 +74,12 @@ def adversarial_accuracy(
     >>> from sklearn.pipeline import make_pipeline
     >>> from skmmat import (GloveSequencer, ImageResizer, MultiModalCNNClassifier,
     ...                     make_crisis_tweets)
-    >>> from skmmat.metrics import adversarial_accuracy
+    >>> from skmmat.metrics import adversarial_score
     >>> df = make_crisis_tweets(200, random_state=0)
+    >>> X, y = df[["image", "text"]], df["label"]
     >>> pipe = make_pipeline(ImageResizer(), GloveSequencer(),
-    ...                      MultiModalCNNClassifier(max_epochs=3, random_state=0))
-    >>> pipe = pipe.fit(df[["image", "text"]], df["label"])
-    >>> acc = adversarial_accuracy(pipe, df[["image", "text"]], df["label"])
-    >>> 0.0 <= acc <= 1.0
+    ...                      MultiModalCNNClassifier(max_epochs=3, random_state=0)).fit(X, y)
+    >>> bool(adversarial_score(pipe, X, y, metric="macro_f1") < pipe.score(X, y))
     True
     """
     pre, model = _split(estimator)
@@ -84,23 +89,55 @@ def adversarial_accuracy(
     X_adv = craft_adversarial(
         source, Xt, y, image_perturber=image_perturber, text_perturber=text_perturber
     )
-    accuracy = float(np.mean(model.predict(X_adv) == y))
-    return (accuracy, X_adv) if return_examples else accuracy
+    score = score_predictions(metric, y, model.predict(X_adv))
+    return (score, X_adv) if return_examples else score
 
 
-def make_adversarial_scorer(*, image_perturber=_DEFAULT, text_perturber=_DEFAULT):
-    """A scorer of white-box adversarial accuracy for model selection.
+def adversarial_accuracy(
+    estimator,
+    X,
+    y,
+    *,
+    image_perturber=_DEFAULT,
+    text_perturber=_DEFAULT,
+    against=None,
+    return_examples=False,
+):
+    """Accuracy on adversarial examples: :func:`adversarial_score` with ``metric="accuracy"``.
+
+    See :func:`adversarial_score` for the parameters. Report a
+    class-balanced score beside it (``metric="macro_f1"``): a model that
+    predicts one class for every tweet can look accurate and robust at once.
+    """
+    return adversarial_score(
+        estimator,
+        X,
+        y,
+        metric="accuracy",
+        image_perturber=image_perturber,
+        text_perturber=text_perturber,
+        against=against,
+        return_examples=return_examples,
+    )
+
+
+def make_adversarial_scorer(
+    *, metric="accuracy", image_perturber=_DEFAULT, text_perturber=_DEFAULT
+):
+    """A scorer of a white-box adversarial score for model selection.
 
     The returned callable ``scorer(estimator, X, y)`` crafts adversarial
     examples against the very estimator being scored (see
-    :func:`adversarial_accuracy`) and returns its accuracy on them. Use it in
+    :func:`adversarial_score`) and returns ``metric`` on them. Use it in
     :class:`~sklearn.model_selection.GridSearchCV` or in the ``scoring`` dict
     of :func:`~sklearn.model_selection.cross_validate`.
 
     Parameters
     ----------
+    metric : str or callable, default="accuracy"
+        The score; see :func:`adversarial_score`.
     image_perturber, text_perturber : perturber, None or "default"
-        The attacks; see :func:`adversarial_accuracy`.
+        The attacks; see :func:`adversarial_score`.
 
     Returns
     -------
@@ -109,30 +146,36 @@ def make_adversarial_scorer(*, image_perturber=_DEFAULT, text_perturber=_DEFAULT
     Examples
     --------
     >>> from skmmat.metrics import make_adversarial_scorer
-    >>> scoring = {"accuracy": "accuracy", "adversarial": make_adversarial_scorer()}
+    >>> scoring = {"accuracy": "accuracy", "f1": "f1_macro",
+    ...            "adversarial": make_adversarial_scorer(),
+    ...            "adversarial_f1": make_adversarial_scorer(metric="macro_f1")}
     """
     resolve_perturbers(image_perturber, text_perturber, "make_adversarial_scorer")  # validate
-    return _AdversarialScorer(image_perturber, text_perturber)
+    score_predictions(metric, [0, 1], [0, 1])  # validate the name
+    return _AdversarialScorer(metric, image_perturber, text_perturber)
 
 
 class _AdversarialScorer:
     """Picklable scorer object returned by :func:`make_adversarial_scorer`."""
 
-    def __init__(self, image_perturber, text_perturber):
+    def __init__(self, metric, image_perturber, text_perturber):
+        self.metric = metric
         self.image_perturber = image_perturber
         self.text_perturber = text_perturber
 
     def __call__(self, estimator, X, y):
-        return adversarial_accuracy(
+        return adversarial_score(
             estimator,
             X,
             y,
+            metric=self.metric,
             image_perturber=self.image_perturber,
             text_perturber=self.text_perturber,
         )
 
     def __repr__(self):
         return (
-            f"make_adversarial_scorer(image_perturber={self.image_perturber!r}, "
+            f"make_adversarial_scorer(metric={self.metric!r}, "
+            f"image_perturber={self.image_perturber!r}, "
             f"text_perturber={self.text_perturber!r})"
         )

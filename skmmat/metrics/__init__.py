@@ -1,0 +1,22 @@
+"""Evaluation: scores beside accuracy, and scores on adversarial examples.
+
+* :func:`prediction_scores`, :data:`SCORES`: accuracy, balanced accuracy,
+  macro- and weighted F1, and whether a model predicted one class only;
+* :func:`adversarial_score`, :func:`adversarial_accuracy`: a score on
+  adversarial examples crafted white-box (or against another model);
+* :func:`make_adversarial_scorer`: the same as a scorer for
+  :class:`~sklearn.model_selection.GridSearchCV`.
+"""
+
+from ._adversarial import adversarial_accuracy, adversarial_score, make_adversarial_scorer
+from ._scores import SCORES, prediction_scores, predicts_one_class, score_predictions
+
+__all__ = [
+    "SCORES",
+    "adversarial_accuracy",
+    "adversarial_score",
+    "make_adversarial_scorer",
+    "prediction_scores",
+    "predicts_one_class",
+    "score_predictions",
+]
