@@ -21,6 +21,8 @@ from ._craft import craft_adversarial, resolve_perturbers
 __all__ = ["AdversarialAugmentationWrapper"]
 
 _DEFAULT = "default"
+#: the column numbering each training row and its adversarial twin in a refit
+_PAIR_COLUMN = "_mmat_pair"
 
 
 def _estimator_has(name):
@@ -43,7 +45,9 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
        both from the same gradient at the clean input.
     3. Fit again on the original rows plus their adversarial copies (2n
        rows), from scratch or, with ``warm_start=True``, continuing from the
-       first model's weights.
+       first model's weights. Early stopping's validation split keeps each
+       row with its adversarial twin (``validation_groups``), so that no
+       validation row has a near copy in the training part.
 
     ``n_rounds=1`` is exactly Algorithm 1. ``n_rounds=k > 1`` goes beyond the
     paper and repeats steps 2 and 3 ``k`` times, each round crafting the
@@ -196,12 +200,14 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
             )
             attack_accuracy = float(np.mean(model.predict(X_adv) == y))
             X_aug = pd.concat([X_clean, X_adv], ignore_index=True)
+            twins = self._twin_groups(X_aug, len(X_clean))
             if self.warm_start:
                 if model is self.initial_estimator_:  # keep the clean model intact
                     model = copy.deepcopy(model)
-                model.set_params(warm_start=True).fit(X_aug, y_aug)
+                model.set_params(warm_start=True, **twins).fit(X_aug, y_aug)
             else:
-                model = self._seeded(clone(self.estimator), rng).fit(X_aug, y_aug)
+                model = self._seeded(clone(self.estimator), rng)
+                model.set_params(**twins).fit(X_aug, y_aug)
             self.rounds_.append(
                 {
                     "round": round_,
@@ -271,6 +277,19 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
         return self
 
     # helpers ------------------------------------------------------------
+    def _twin_groups(self, X_aug, n):
+        """Keep each row and its adversarial twin on one side of the refit's validation split.
+
+        Adds a column numbering the pairs to ``X_aug`` and returns the parameter
+        that points the estimator's early stopping at it; an estimator without
+        ``validation_groups``, or one that groups by a column of its own (whose
+        values the twin copies), is left as it is.
+        """
+        if self.estimator.get_params(deep=False).get("validation_groups", False) is not None:
+            return {}
+        X_aug[_PAIR_COLUMN] = np.tile(np.arange(n), 2)
+        return {"validation_groups": _PAIR_COLUMN}
+
     def _seeded(self, est, rng):
         if est is None:
             return None

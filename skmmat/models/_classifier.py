@@ -6,6 +6,7 @@ import os
 from numbers import Integral, Real
 
 import numpy as np
+import pandas as pd
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
@@ -156,6 +157,12 @@ class MultiModalCNNClassifier(InferenceMixin, FittedStateMixin, ClassifierMixin,
         standard deviation of the training images (computed at :meth:`fit`,
         stored in the module). The input stays in [0, 1], so an attack's
         ``eps`` keeps its meaning in pixel units.
+    validation_groups : str or None, default=None
+        Column of ``X`` whose equal values stay on one side of the early
+        stopping split, for instance ``"tweet_id"`` so that two image-tweet
+        pairs of one tweet (the same text) are never split between training
+        and validation. :class:`~skmmat.AdversarialAugmentationWrapper` uses
+        it to keep each row with its adversarial twin. None splits by row.
     callbacks : list of skorch callbacks or (name, callback) tuples, default=None
         Extra :mod:`skorch.callbacks` run by the training loop after
         skmmat's own (early stopping, the progress bar and the checkpoint),
@@ -235,6 +242,7 @@ class MultiModalCNNClassifier(InferenceMixin, FittedStateMixin, ClassifierMixin,
         "class_weight": [StrOptions({"balanced"}), dict, None],
         "monitor": [StrOptions(set(MONITORS))],
         "image_standardization": ["boolean"],
+        "validation_groups": [str, None],
     }
 
     def __init__(
@@ -261,6 +269,7 @@ class MultiModalCNNClassifier(InferenceMixin, FittedStateMixin, ClassifierMixin,
         class_weight=None,
         monitor="valid_loss",
         image_standardization=False,
+        validation_groups=None,
     ):
         self.modalities = modalities
         self.hidden_units = hidden_units
@@ -284,6 +293,7 @@ class MultiModalCNNClassifier(InferenceMixin, FittedStateMixin, ClassifierMixin,
         self.class_weight = class_weight
         self.monitor = monitor
         self.image_standardization = image_standardization
+        self.validation_groups = validation_groups
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -339,7 +349,8 @@ class MultiModalCNNClassifier(InferenceMixin, FittedStateMixin, ClassifierMixin,
             The fitted estimator.
         """
         arch = self._architecture()
-        check_dataframe(X, arch["modalities"], caller=_CALLER)
+        group_columns = [] if self.validation_groups is None else [self.validation_groups]
+        check_dataframe(X, [*arch["modalities"], *group_columns], caller=_CALLER)
         y = check_labels(y, len(X), caller=_CALLER)
         inputs, shapes = frame_to_inputs(
             X,
@@ -363,6 +374,7 @@ class MultiModalCNNClassifier(InferenceMixin, FittedStateMixin, ClassifierMixin,
             shapes,
             previous,
             _CALLER,
+            groups=None if not group_columns else _group_codes(X[group_columns[0]]),
         )
         self.net_ = net
         self.classes_ = classes
@@ -371,3 +383,9 @@ class MultiModalCNNClassifier(InferenceMixin, FittedStateMixin, ClassifierMixin,
         self.n_iter_ = len(net.history) - n_before
         self.resumed_epochs_ = resumed
         return self
+
+
+def _group_codes(column):
+    """Integer codes of a column's values (equal values, equal codes)."""
+    codes, _ = pd.factorize(column, use_na_sentinel=False)
+    return codes.astype(np.int64)

@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 import torch
+from sklearn.model_selection import StratifiedGroupKFold
 from sklearn.utils import check_random_state
 from sklearn.utils.class_weight import compute_class_weight
 from skorch import NeuralNetClassifier
@@ -27,11 +28,13 @@ _MONITOR_SCORING = {"valid_balanced_accuracy": "balanced_accuracy", "valid_macro
 MONITORS = ("valid_loss", *_MONITOR_SCORING)
 
 
-def make_train_split(params, y_enc, seed, caller):
+def make_train_split(params, y_enc, seed, caller, groups=None):
     """The skorch validation split of early stopping, or None when it is off.
 
     Stratified by class when every class can be on both sides; otherwise a
-    warning and an unstratified split.
+    warning and an unstratified split. With ``groups``, rows of one group
+    stay on one side (a :class:`~sklearn.model_selection.StratifiedGroupKFold`
+    fold of about ``validation_fraction`` of the rows is the validation part).
     """
     if params["patience"] is None:
         return None
@@ -44,6 +47,8 @@ def make_train_split(params, y_enc, seed, caller):
             f"{caller}: cannot hold out validation_fraction={fraction} of {n} rows for "
             "early stopping; pass more data or patience=None."
         )
+    if groups is not None:
+        return GroupValidSplit(fraction, groups, y_enc, seed, caller)
     counts = np.bincount(y_enc)
     n_classes = len(counts)
     stratified = counts.min() >= 2 and n_valid >= n_classes and n_train >= n_classes
@@ -56,6 +61,41 @@ def make_train_split(params, y_enc, seed, caller):
             stacklevel=4,
         )
     return ValidSplit(float(fraction), stratified=bool(stratified), random_state=seed)
+
+
+class GroupValidSplit:
+    """A skorch ``train_split`` that keeps each group on one side of the validation split.
+
+    Parameters
+    ----------
+    fraction : float
+        Approximate share of the rows held out.
+    groups : ndarray of shape (n_samples,)
+        Group codes; rows of one group are never on both sides.
+    y_enc : ndarray of shape (n_samples,)
+        Encoded labels, for stratification.
+    seed : int
+        Seed of the shuffling.
+    caller : str
+        Name used in messages.
+    """
+
+    def __init__(self, fraction, groups, y_enc, seed, caller):
+        n_groups = len(np.unique(groups))
+        n_splits = max(2, round(1 / fraction))
+        if n_groups < n_splits:
+            raise ValueError(
+                f"{caller}: {n_groups} validation groups cannot hold out a "
+                f"validation_fraction={fraction} by group; pass more groups or patience=None."
+            )
+        cv = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+        self.train_indices_, self.valid_indices_ = next(cv.split(groups, y_enc, groups))
+
+    def __call__(self, dataset, y=None, **kwargs):
+        return (
+            torch.utils.data.Subset(dataset, self.train_indices_),
+            torch.utils.data.Subset(dataset, self.valid_indices_),
+        )
 
 
 def class_weights(class_weight, classes, y_enc, caller):
@@ -132,7 +172,9 @@ def build_net(
     )
 
 
-def train_net(params, run_params, arch, inputs, y_enc, classes, shapes, previous, caller):
+def train_net(
+    params, run_params, arch, inputs, y_enc, classes, shapes, previous, caller, groups=None
+):
     """Train a new skorch net, warm-started from ``previous`` and resumed from a checkpoint.
 
     Parameters
@@ -155,6 +197,8 @@ def train_net(params, run_params, arch, inputs, y_enc, classes, shapes, previous
         The net to continue training (warm start).
     caller : str
         Name used in messages.
+    groups : ndarray of int, optional
+        Group codes of the rows, kept on one side of the validation split.
 
     Returns
     -------
@@ -171,7 +215,7 @@ def train_net(params, run_params, arch, inputs, y_enc, classes, shapes, previous
             run_params,
             classes,
             shapes,
-            inputs,
+            inputs if groups is None else {**inputs, "validation_groups": groups},
             y_enc,
             start=None if previous is None else previous.module_.state_dict(),
             n_before=0 if previous is None else len(previous.history),
@@ -181,7 +225,7 @@ def train_net(params, run_params, arch, inputs, y_enc, classes, shapes, previous
         if state is not None:
             seed = checkpoint.seed  # same validation split and init as the saved run
         checkpoint.seed = seed
-    train_split = make_train_split(params, y_enc, seed, caller)
+    train_split = make_train_split(params, y_enc, seed, caller, groups)
     generator = torch.Generator()
     generator.manual_seed(seed)
     if checkpoint is not None:

@@ -116,6 +116,28 @@ def test_second_fit_sees_clean_rows_and_their_adversarial_copies(prepared, recor
     assert record["seconds"] > 0
 
 
+@pytest.mark.parametrize("warm_start", [False, True])
+def test_refit_validation_keeps_each_row_with_its_adversarial_twin(prepared, small_cnn, warm_start):
+    X, y = prepared
+    n = len(X)
+    template = small_cnn(patience=3, max_epochs=3)
+    mmat = AdversarialAugmentationWrapper(template, warm_start=warm_start, random_state=0)
+    mmat.fit(X, y)
+    split = mmat.estimator_.net_.train_split
+    valid = set(split.valid_indices_.tolist())
+    assert valid and all((i + n) % (2 * n) in valid for i in valid)  # twins together
+    assert not valid & set(split.train_indices_.tolist())
+    assert mmat.estimator_.validation_groups == "_mmat_pair"
+    assert template.validation_groups is None  # the template is left alone
+    # the plain model of step 2 splits by row, as the classifier does
+    assert type(mmat.initial_estimator_.net_.train_split).__name__ == "ValidSplit"
+    # an estimator that groups by a column of its own keeps it: the twin copies the value
+    own = AdversarialAugmentationWrapper(
+        small_cnn(patience=3, max_epochs=2, validation_groups="tweet_id"), random_state=0
+    ).fit(X, y)
+    assert own.estimator_.validation_groups == "tweet_id"
+
+
 def test_initial_estimator_is_the_clean_model(prepared, small_cnn):
     X, y = prepared
     mmat = AdversarialAugmentationWrapper(small_cnn(), random_state=0).fit(X, y)

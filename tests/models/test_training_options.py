@@ -114,3 +114,23 @@ def test_image_standardization_inside_the_network(imbalanced, small, tmp_path):
     # the statistics are saved with the weights
     path = save_model(clf, tmp_path / "std.safetensors")
     np.testing.assert_array_equal(load_model(path).predict_proba(X), clf.predict_proba(X))
+
+
+def test_validation_groups_stay_on_one_side(small):
+    X, y = make_frame(n=120, seed=6)
+    X["tweet"] = np.arange(120) // 3  # three rows per tweet
+    clf = MultiModalCNNClassifier(
+        **small, max_epochs=2, random_state=0, validation_groups="tweet"
+    ).fit(X, y)
+    split = clf.net_.train_split
+    valid, train = X["tweet"].iloc[split.valid_indices_], X["tweet"].iloc[split.train_indices_]
+    assert not set(valid) & set(train)
+    assert 0.05 < len(valid) / len(X) < 0.2  # about validation_fraction=0.1
+    assert len(clf.net_.history[0, "batches"]) > 0 and "valid_loss" in clf.net_.history[0]
+    by_row = MultiModalCNNClassifier(**small, max_epochs=2, random_state=0).fit(X, y)
+    assert type(by_row.net_.train_split).__name__ == "ValidSplit"
+    with pytest.raises(ValueError, match="'tweet'"):
+        clf.fit(X.drop(columns="tweet"), y)
+    few = X.assign(tweet=np.arange(120) % 3)  # three groups cannot hold out a tenth
+    with pytest.raises(ValueError, match="validation groups"):
+        clf.fit(few, y)
