@@ -19,7 +19,15 @@ One table from the records of several runs (say, one per event)::
 
 Protocol per event and seed: a stratified test split of ``--test-size`` of the
 event's rows (``random_state = seed``), the rest for training (early stopping
-holds its validation fraction out of the training rows only); the paper's
+holds its validation fraction out of the training rows only). ``--split rows``
+splits the image-tweet pairs, as the paper's numbers most likely were made: a
+tweet with several images then has its text on both sides. ``--split tweets``
+keeps every pair of one ``tweet_id`` on one side, in the test split, in early
+stopping's validation split and in the grid search's folds. ``--grid`` searches
+inside each seed's training split only, so no test row chooses a
+hyper-parameter. Each table has a majority-class column, macro-F1 beside every
+accuracy and a count of the seeds on which a model predicted one class for
+every test tweet. The paper's
 hyper-parameters by default (64 hidden units, window 2, dropout 0.5, batch 32,
 Adam, early stopping, eps 0.1, threshold 0.5) and its labels
 (``label_source="either"``). Every model is built from skmmat's public API
@@ -48,7 +56,12 @@ import numpy as np
 import torch
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.model_selection import (
+    GridSearchCV,
+    StratifiedGroupKFold,
+    StratifiedKFold,
+    train_test_split,
+)
 from sklearn.pipeline import make_pipeline
 
 from skmmat import load_crisismmd, make_crisis_tweets
@@ -59,7 +72,7 @@ from skmmat.experiments import (
     make_table1_model,
     run_table1,
 )
-from skmmat.metrics import make_adversarial_scorer
+from skmmat.metrics import make_adversarial_scorer, prediction_scores
 from skmmat.preprocessing import tokenize_tweet
 
 EVENT_NAMES = {
@@ -69,6 +82,8 @@ EVENT_NAMES = {
     "srilanka_floods": "Sri Lanka floods",
 }
 TEXT_MODELS = [m for m, spec in TABLE1_MODELS.items() if spec[0] == ("text",)]
+#: the columns beside the six models, scored on clean tweets only
+BASELINES = {"majority": "majority class", "tfidf_logreg": "TF-IDF + LR"}
 GRID = {
     "multimodalcnnclassifier__text_filters": [64, 128],
     "multimodalcnnclassifier__lr": [1e-3, 3e-3],
@@ -84,6 +99,14 @@ def parse_args(argv=None):
     )
     parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default 5)")
     parser.add_argument("--test-size", type=float, default=0.1)
+    parser.add_argument(
+        "--split",
+        choices=["rows", "tweets"],
+        default="rows",
+        help="'rows' (default): a stratified split of the image-tweet pairs, as the paper's "
+        "numbers most likely are; 'tweets': all pairs of one tweet_id on one side (and in one "
+        "early-stopping and grid-search fold), so no test text is seen in training",
+    )
     parser.add_argument(
         "--rounds",
         type=int,
@@ -106,7 +129,7 @@ def parse_args(argv=None):
     parser.add_argument(
         "--grid",
         action="store_true",
-        help="grid-search Text-CNN hyper-parameters per event (seed 0 split)",
+        help="grid-search Text-CNN hyper-parameters inside each seed's training split",
     )
     parser.add_argument(
         "--select",
@@ -171,11 +194,15 @@ def tfidf_baseline(X_tr, y_tr, X_te, y_te):
     start = time.perf_counter()
     model.fit(X_tr["text"], y_tr)
     seconds = time.perf_counter() - start
-    return float(np.mean(model.predict(X_te["text"]) == y_te)), seconds
+    return prediction_scores(y_te, model.predict(X_te["text"])), seconds
 
 
-def grid_search(X_tr, y_tr, args):
-    """Grid-search Text-CNN on the training rows, scoring clean and adversarial accuracy."""
+def grid_search(X_tr, y_tr, args, groups=None, seed=0):
+    """Grid-search Text-CNN on one training split, scoring clean and adversarial accuracy.
+
+    With ``groups`` (the tweet ids of ``--split tweets``) the folds keep each tweet
+    on one side.
+    """
     model = make_table1_model(
         "text_cnn",
         vectors=args.vectors,
@@ -183,15 +210,20 @@ def grid_search(X_tr, y_tr, args):
         random_state=0,
         n_threads=1 if args.jobs > 1 else None,
     )
+    cv = (
+        StratifiedGroupKFold(3, shuffle=True, random_state=seed)
+        if groups is not None
+        else StratifiedKFold(3, shuffle=True, random_state=seed)
+    )
     search = GridSearchCV(
         model,
         GRID,
-        cv=3,
+        cv=cv,
         refit=False,
         scoring={"accuracy": "accuracy", "adversarial": make_adversarial_scorer()},
         n_jobs=args.jobs,
     )
-    search.fit(X_tr, y_tr)
+    search.fit(X_tr, y_tr, groups=groups)
     res = search.cv_results_
     clean, adversarial = res["mean_test_accuracy"], res["mean_test_adversarial"]
     # the best by the chosen score; ties broken by the other
@@ -253,20 +285,64 @@ def run_split(X_tr, y_tr, X_te, y_te, models, params, args, *, dataset="crisismm
     return records
 
 
-def run_event_seed(event, seed, X, y, models, params, args):
-    """Records of one (event, seed) split: every model, then the baseline."""
-    X_tr, X_te, y_tr, y_te = train_test_split(
-        X, y, test_size=args.test_size, stratify=y, random_state=seed
-    )
-    base = {"event": event, "seed": seed, "n_train": len(X_tr), "n_test": len(X_te)}
-    records = []
+def split_event(X, y, seed, args):
+    """Train and test indices of one seed: by row, or with each tweet on one side."""
+    if args.split == "rows":
+        return train_test_split(
+            np.arange(len(y)), test_size=args.test_size, stratify=y, random_state=seed
+        )
+    folds = StratifiedGroupKFold(round(1 / args.test_size), shuffle=True, random_state=seed)
+    train, test = next(folds.split(X, y, groups=X["tweet_id"]))
+    return train, test
+
+
+def majority_record(y_tr, y_te):
+    """The majority class of the training rows, predicted for every test tweet."""
+    values, counts = np.unique(y_tr, return_counts=True)
+    scores = prediction_scores(y_te, np.full(len(y_te), values[np.argmax(counts)]))
+    return {
+        "dataset": "crisismmd",
+        "n_rounds": None,
+        "warm_start": None,
+        "model": "majority",
+        "clean_accuracy": scores["accuracy"],
+        "clean_macro_f1": scores["macro_f1"],
+        "clean_balanced_accuracy": scores["balanced_accuracy"],
+        "one_class": True,
+        "fit_seconds": 0.0,
+    }
+
+
+def run_event_seed(event, seed, X, y, models, args):
+    """Records of one (event, seed) split: the grid search (inside its training rows),
+    every model, the majority class and the baseline."""
+    train, test = split_event(X, y, seed, args)
+    X_tr, X_te, y_tr, y_te = X.iloc[train], X.iloc[test], y[train], y[test]
+    shared = set(X_tr["tweet_id"]) & set(X_te["tweet_id"])
+    base = {
+        "event": event,
+        "seed": seed,
+        "split": args.split,
+        "n_train": len(X_tr),
+        "n_test": len(X_te),
+        "test_rows_sharing_a_tweet_with_training": int(X_te["tweet_id"].isin(shared).sum()),
+    }
+    params, grid = {}, None
+    if args.grid and models:
+        start = time.perf_counter()
+        groups = X_tr["tweet_id"].to_numpy() if args.split == "tweets" else None
+        params, grid = grid_search(X_tr, y_tr, args, groups=groups, seed=seed)
+        grid.update(chosen=params, seconds=time.perf_counter() - start)
+    if args.split == "tweets":
+        params = {**params, "validation_groups": "tweet_id"}
+    records = [{**base, **majority_record(y_tr, y_te)}]
     if models:
         for rec in run_split(
             X_tr, y_tr, X_te, y_te, models, {"random_state": seed, **params}, args
         ):
-            records.append({**base, **rec, "params": params})
+            records.append({**base, **rec, "params": params, "grid": grid})
     if args.baseline:
-        acc, seconds = tfidf_baseline(X_tr, y_tr, X_te, y_te)
+        scores, seconds = tfidf_baseline(X_tr, y_tr, X_te, y_te)
         records.append(
             {
                 **base,
@@ -274,7 +350,10 @@ def run_event_seed(event, seed, X, y, models, params, args):
                 "n_rounds": None,
                 "warm_start": None,
                 "model": "tfidf_logreg",
-                "clean_accuracy": acc,
+                "clean_accuracy": scores["accuracy"],
+                "clean_macro_f1": scores["macro_f1"],
+                "clean_balanced_accuracy": scores["balanced_accuracy"],
+                "one_class": scores["one_class"],
                 "fit_seconds": seconds,
             }
         )
@@ -317,7 +396,7 @@ def column_label(record_or_key):
     model, n_rounds, warm = (
         column_key(record_or_key) if isinstance(record_or_key, dict) else record_or_key
     )
-    label = TABLE1_MODELS[model][2] if model in TABLE1_MODELS else model
+    label = TABLE1_MODELS[model][2] if model in TABLE1_MODELS else BASELINES.get(model, model)
     if n_rounds is None:
         return label
     how = ", warm" if warm else ", from scratch" if n_rounds > 1 else ""
@@ -325,7 +404,7 @@ def column_label(record_or_key):
 
 
 def _sort_key(record):
-    order = [*TABLE1_MODELS, "tfidf_logreg"]
+    order = [*TABLE1_MODELS, *BASELINES]
     return (
         record["dataset"],
         record["event"],
@@ -374,9 +453,9 @@ def column_values(records, dataset, event, column, field):
     models only.
     """
     model = column[0]
-    if field != "clean_accuracy" and model == "tfidf_logreg":
+    if not field.startswith("clean_") and model in BASELINES:
         return []
-    if field == "transfer_accuracy" and model not in PLAIN_COUNTERPART:
+    if field.startswith("transfer_") and model not in PLAIN_COUNTERPART:
         return []
     return [
         100 * r[field]
@@ -403,22 +482,43 @@ def summarise(records, events, columns, *, dataset):
     """Table-I-shaped Markdown: per event, original and adversarial rows, mean +- std."""
     fields = {
         "original": "clean_accuracy",
+        "original macro-F1": "clean_macro_f1",
+        "original balanced accuracy": "clean_balanced_accuracy",
         "adversarial (white-box)": "adversarial_accuracy",
+        "white-box macro-F1": "adversarial_macro_f1",
         "adversarial (from plain)": "transfer_accuracy",
+        "from plain macro-F1": "transfer_macro_f1",
         "PGD-10": "pgd_accuracy",
+        "PGD-10 macro-F1": "pgd_macro_f1",
     }
     lines = [
         "| event | row | " + " | ".join(column_label(c) for c in columns) + " |",
         "|---|---|" + "---|" * len(columns),
     ]
     for event in events:
-        rows = {name: [] for name in [*fields, "paper original", "paper adversarial"]}
+        rows = {name: [] for name in [*fields, "one class", "paper original", "paper adversarial"]}
         for column in columns:
             for name, field in fields.items():
                 values = column_values(records, dataset, event, column, field)
                 rows[name].append(
                     f"{np.mean(values):.2f} ± {np.std(values):.2f}" if values else "-"
                 )
+            flags = [
+                r["one_class"]
+                for r in records
+                if r["dataset"] == dataset
+                and r["event"] == event
+                and column_key(r) == column
+                and r.get("one_class") is not None
+            ]
+            collapsed = sum(flags)
+            rows["one class"].append(
+                f"**{collapsed}/{len(flags)} seeds**"
+                if collapsed and column[0] != "majority"
+                else f"{collapsed}/{len(flags)}"
+                if flags
+                else "-"
+            )
             ref = paper_reference(event, column)
             rows["paper original"].append(f"{ref[0]:.2f}" if ref else "-")
             rows["paper adversarial"].append(f"{ref[1]:.2f}" if ref else "-")
@@ -431,7 +531,7 @@ def summarise(records, events, columns, *, dataset):
 
 
 def present_columns(records, dataset):
-    order = [*TABLE1_MODELS, "tfidf_logreg"]
+    order = [*TABLE1_MODELS, *BASELINES]
     keys = {column_key(r) for r in records if r["dataset"] == dataset}
     return sorted(keys, key=lambda k: (order.index(k[0]), k[1] or 0, bool(k[2])))
 
@@ -547,27 +647,38 @@ def write_summary(args, records, metas):
             "",
             summarise(records, ["demo"], present_columns(records, "demo"), dataset="demo"),
         ]
-    grids = {event: grid for m in metas for event, grid in m.get("grid", {}).items()}
+    grids = {}
+    for r in records:
+        if r.get("grid"):
+            grids.setdefault((r["event"], r["seed"]), r["grid"])
     if grids:
         text += [
             "",
-            "## Grid search (Text-CNN, 3-fold CV on the seed-0 training split, chosen by "
+            "## Grid search (Text-CNN, 3-fold CV inside each seed's training split, chosen by "
             + " / ".join(sorted({g.get("select", "accuracy") for g in grids.values()}))
             + ")",
             "",
-            "| event | parameters | CV accuracy | CV adversarial accuracy | chosen |",
-            "|---|---|---|---|---|",
+            "| event | seed | chosen | CV accuracy | CV adversarial accuracy | seconds |",
+            "|---|---|---|---|---|---|",
         ]
-        for event, grid in grids.items():
-            for params, acc, adv in zip(
-                grid["params"], grid["accuracy"], grid["adversarial"], strict=True
-            ):
-                chosen = "yes" if params == grid["chosen"] else ""
-                text.append(
-                    f"| {event} | {params} | {100 * acc:.2f} | {100 * adv:.2f} | {chosen} |"
-                )
-        text.append("")
-        text += [f"- {e}: grid search {g['seconds']:.0f} s" for e, g in grids.items()]
+        for (event, seed), grid in sorted(grids.items()):
+            i = grid["params"].index(grid["chosen"])
+            text.append(
+                f"| {event} | {seed} | {grid['chosen']} | {100 * grid['accuracy'][i]:.2f} | "
+                f"{100 * grid['adversarial'][i]:.2f} | {grid['seconds']:.0f} |"
+            )
+    splits = sorted({r.get("split", "rows") for r in records})
+    shared = [
+        r["test_rows_sharing_a_tweet_with_training"] / r["n_test"]
+        for r in records
+        if r["model"] == "majority" and "test_rows_sharing_a_tweet_with_training" in r
+    ]
+    text += ["", f"Split: {', '.join(splits)}."]
+    if shared:
+        text[-1] += (
+            f" Test rows whose tweet_id also has a training row: "
+            f"{100 * min(shared):.1f}-{100 * max(shared):.1f} %."
+        )
     out = "\n".join(text)
     print("\n" + out)
     if args.markdown:
@@ -598,7 +709,6 @@ def main(argv=None):
         )
         image_models = [m for m in models if m not in TEXT_MODELS]
         models = text_models
-    grids = {}
     threads = (
         f"{args.jobs} processes of 1 thread"
         if args.jobs > 1
@@ -611,7 +721,7 @@ def main(argv=None):
         f"torch {torch.__version__} ({threads})",
         "vectors": str(args.vectors),
         "rounds": args.rounds,
-        "grid": grids,
+        "split": args.split,
     }
 
     def write(records):
@@ -621,23 +731,12 @@ def main(argv=None):
 
     tasks = []
     for event in args.events:
-        part = df[df["event"] == event]
-        X, y = part[["image", "text"]], part["label"].to_numpy()
-        params = {}
-        if args.grid and models:
-            X_tr, _, y_tr, _ = train_test_split(
-                X, y, test_size=args.test_size, stratify=y, random_state=0
-            )
-            start = time.perf_counter()
-            params, grids[event] = grid_search(X_tr, y_tr, args)
-            grids[event]["chosen"] = params
-            grids[event]["seconds"] = time.perf_counter() - start
-            print(f"{event}: grid search chose {params}", flush=True)
-        if models or args.baseline:
-            tasks += [
-                (f"{event} seed {seed}", run_event_seed, (event, seed, X, y, models, params))
-                for seed in range(args.seeds)
-            ]
+        part = df[df["event"] == event].reset_index(drop=True)
+        X, y = part[["tweet_id", "image", "text"]], part["label"].to_numpy()
+        tasks += [
+            (f"{event} seed {seed}", run_event_seed, (event, seed, X, y, models))
+            for seed in range(args.seeds)
+        ]
     if args.demo and image_models:
         tasks += [
             (f"demo seed {seed}", run_demo_seed, (seed, image_models)) for seed in range(args.seeds)

@@ -93,6 +93,7 @@ def test_table1_smoke(crisismmd_root, tmp_path):
     run = [sys.executable, str(TABLE1), "--data", str(crisismmd_root)]
     args = ["--events", "srilanka_floods", "--seeds", "1", "--epochs", "1"]
     args += ["--rounds", "2", "1", "--grid", "--select", "adversarial", "--baseline"]
+    args += ["--split", "tweets"]
     args += ["--jobs", "2", "--json", str(out), "--markdown", str(md)]
     proc = subprocess.run(run + args, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -106,21 +107,27 @@ def test_table1_smoke(crisismmd_root, tmp_path):
         ("text_cnn_adv", 1, False),
         ("text_cnn_adv", 2, True),  # rounds after the first continue training
         ("tfidf_logreg", None, None),
+        ("majority", None, None),
     }
+    majority = next(r for r in records if r["model"] == "majority")
+    share = 0.382  # Sri Lanka's informative share: the majority is "not_informative"
+    assert majority["clean_accuracy"] == pytest.approx(1 - share, abs=0.05)
+    assert majority["clean_balanced_accuracy"] == 0.5 and majority["one_class"]
     for r in records:
-        assert r["event"] == "srilanka_floods" and r["seed"] == 0
-        assert 0.0 <= r["clean_accuracy"] <= 1.0 and r["fit_seconds"] > 0
-        if r["model"] != "tfidf_logreg":
-            assert 0.0 <= r["adversarial_accuracy"] <= 1.0
-            assert 0.0 <= r["transfer_accuracy"] <= 1.0
-            assert r["params"] == report["meta"]["grid"]["srilanka_floods"]["chosen"]
-    grid = report["meta"]["grid"]["srilanka_floods"]
+        assert r["event"] == "srilanka_floods" and r["seed"] == 0 and r["split"] == "tweets"
+        assert r["test_rows_sharing_a_tweet_with_training"] == 0  # grouped by tweet_id
+        assert "clean_macro_f1" in r
+        if r["model"] in ("text_cnn", "text_cnn_adv"):
+            assert r["params"] == {**r["grid"]["chosen"], "validation_groups": "tweet_id"}
+            assert r["adversarial_accuracy"] < r["clean_accuracy"] or r["one_class"]
+    grid = next(r["grid"] for r in records if r.get("grid"))
     assert len(grid["params"]) == len(grid["accuracy"]) == len(grid["adversarial"]) == 4
     assert grid["select"] == "adversarial"
     assert grid["adversarial"][grid["params"].index(grid["chosen"])] == max(grid["adversarial"])
 
     text = md.read_text()
-    assert "| srilanka_floods | original |" in text
+    assert "| srilanka_floods | original |" in text and "original macro-F1" in text
+    assert "majority class" in text and "| srilanka_floods | one class |" in text
     assert "Text-CNN_adv (2 rounds, warm)" in text and "paper adversarial" in text
     assert "chosen by adversarial" in text
 
