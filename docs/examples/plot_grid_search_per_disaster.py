@@ -1,6 +1,6 @@
 """
-Grid search and per-disaster evaluation
-=======================================
+Grid search and leave-one-disaster-out evaluation
+=================================================
 
 Every skmmat step is a scikit-learn estimator, so the tools of
 :mod:`sklearn.model_selection` apply as they are:
