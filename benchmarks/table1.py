@@ -124,6 +124,17 @@ def parse_args(argv=None):
     )
     parser.add_argument("--epochs", type=int, default=50, help="max_epochs (default 50)")
     parser.add_argument(
+        "--class-weight",
+        choices=["none", "balanced"],
+        default="none",
+        help="the classifiers' class_weight (default none, as in the paper)",
+    )
+    parser.add_argument(
+        "--image-standardization",
+        action="store_true",
+        help="standardise the image channels inside the networks (image_standardization)",
+    )
+    parser.add_argument(
         "--vectors", default="glove-6b-50d", help="word vectors: bundled name or a GloVe text file"
     )
     parser.add_argument(
@@ -209,6 +220,7 @@ def grid_search(X_tr, y_tr, args, groups=None, seed=0):
         max_epochs=args.epochs,
         random_state=0,
         n_threads=1 if args.jobs > 1 else None,
+        **training_options(args),
     )
     cv = (
         StratifiedGroupKFold(3, shuffle=True, random_state=seed)
@@ -296,6 +308,16 @@ def split_event(X, y, seed, args):
     return train, test
 
 
+def training_options(args):
+    """The classifier parameters set from the command line, beyond the paper's."""
+    options = {}
+    if args.class_weight != "none":
+        options["class_weight"] = args.class_weight
+    if args.image_standardization:
+        options["image_standardization"] = True
+    return options
+
+
 def majority_record(y_tr, y_te):
     """The majority class of the training rows, predicted for every test tweet."""
     values, counts = np.unique(y_tr, return_counts=True)
@@ -335,6 +357,7 @@ def run_event_seed(event, seed, X, y, models, args):
         grid.update(chosen=params, seconds=time.perf_counter() - start)
     if args.split == "tweets":
         params = {**params, "validation_groups": "tweet_id"}
+    params = {**params, **training_options(args)}
     records = [{**base, **majority_record(y_tr, y_te)}]
     if models:
         for rec in run_split(
@@ -369,7 +392,14 @@ def run_demo_seed(seed, models, args):
     return [
         {**base, **rec}
         for rec in run_split(
-            X_tr, y_tr, X_te, y_te, models, {"random_state": seed}, args, dataset="demo"
+            X_tr,
+            y_tr,
+            X_te,
+            y_te,
+            models,
+            {"random_state": seed, **training_options(args)},
+            args,
+            dataset="demo",
         )
     ]
 

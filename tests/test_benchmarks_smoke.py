@@ -93,7 +93,7 @@ def test_table1_smoke(crisismmd_root, tmp_path):
     run = [sys.executable, str(TABLE1), "--data", str(crisismmd_root)]
     args = ["--events", "srilanka_floods", "--seeds", "1", "--epochs", "1"]
     args += ["--rounds", "2", "1", "--grid", "--select", "adversarial", "--baseline"]
-    args += ["--split", "tweets"]
+    args += ["--split", "tweets", "--class-weight", "balanced"]
     args += ["--jobs", "2", "--json", str(out), "--markdown", str(md)]
     proc = subprocess.run(run + args, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -118,7 +118,9 @@ def test_table1_smoke(crisismmd_root, tmp_path):
         assert r["test_rows_sharing_a_tweet_with_training"] == 0  # grouped by tweet_id
         assert "clean_macro_f1" in r
         if r["model"] in ("text_cnn", "text_cnn_adv"):
-            assert r["params"] == {**r["grid"]["chosen"], "validation_groups": "tweet_id"}
+            chosen = r["grid"]["chosen"]
+            expected = {**chosen, "validation_groups": "tweet_id", "class_weight": "balanced"}
+            assert r["params"] == expected
             assert r["adversarial_accuracy"] < r["clean_accuracy"] or r["one_class"]
     grid = next(r["grid"] for r in records if r.get("grid"))
     assert len(grid["params"]) == len(grid["accuracy"]) == len(grid["adversarial"]) == 4
