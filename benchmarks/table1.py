@@ -318,21 +318,26 @@ def training_options(args):
     return options
 
 
-def majority_record(y_tr, y_te):
-    """The majority class of the training rows, predicted for every test tweet."""
-    values, counts = np.unique(y_tr, return_counts=True)
-    scores = prediction_scores(y_te, np.full(len(y_te), values[np.argmax(counts)]))
+def baseline_record(model, scores, seconds):
+    """The record of a column scored on clean tweets only (a baseline)."""
     return {
         "dataset": "crisismmd",
         "n_rounds": None,
         "warm_start": None,
-        "model": "majority",
+        "model": model,
         "clean_accuracy": scores["accuracy"],
         "clean_macro_f1": scores["macro_f1"],
         "clean_balanced_accuracy": scores["balanced_accuracy"],
-        "one_class": True,
-        "fit_seconds": 0.0,
+        "one_class": scores["one_class"],
+        "fit_seconds": seconds,
     }
+
+
+def majority_record(y_tr, y_te):
+    """The majority class of the training rows, predicted for every test tweet."""
+    values, counts = np.unique(y_tr, return_counts=True)
+    majority = np.full(len(y_te), values[np.argmax(counts)])
+    return baseline_record("majority", prediction_scores(y_te, majority), 0.0)
 
 
 def run_event_seed(event, seed, X, y, models, args):
@@ -366,20 +371,7 @@ def run_event_seed(event, seed, X, y, models, args):
             records.append({**base, **rec, "params": params, "grid": grid})
     if args.baseline:
         scores, seconds = tfidf_baseline(X_tr, y_tr, X_te, y_te)
-        records.append(
-            {
-                **base,
-                "dataset": "crisismmd",
-                "n_rounds": None,
-                "warm_start": None,
-                "model": "tfidf_logreg",
-                "clean_accuracy": scores["accuracy"],
-                "clean_macro_f1": scores["macro_f1"],
-                "clean_balanced_accuracy": scores["balanced_accuracy"],
-                "one_class": scores["one_class"],
-                "fit_seconds": seconds,
-            }
-        )
+        records.append({**base, **baseline_record("tfidf_logreg", scores, seconds)})
     return records
 
 

@@ -156,10 +156,8 @@ def output(estimator, X):
     """What the estimator computes: probabilities, or the columns it writes, stacked."""
     if is_classifier(estimator):
         return estimator.predict_proba(X)
-    out = estimator.transform(X)
-    column = "text" if isinstance(estimator, GloveSequencer) else None
-    column = column or ("image" if isinstance(estimator, ImageResizer | FGSMPerturber) else "text")
-    return np.stack(list(out[column]))
+    column = "image" if isinstance(estimator, ImageResizer | FGSMPerturber) else "text"
+    return np.stack(list(estimator.transform(X)[column]))
 
 
 def test_fit_returns_self_and_leaves_parameters_alone(case):

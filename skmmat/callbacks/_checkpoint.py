@@ -26,8 +26,6 @@ import torch
 from skorch.callbacks import Callback
 from skorch.history import History
 
-from .._json import history_to_json
-
 __all__ = ["CHECKPOINT_FORMAT", "TrainingCheckpoint", "training_fingerprint"]
 
 CHECKPOINT_FORMAT = 1
@@ -212,7 +210,7 @@ class TrainingCheckpoint(Callback):
             "n_before": int(self.n_before),
             "module": net.module_.state_dict(),
             "optimizer": net.optimizer_.state_dict(),
-            "history": history_to_json(net.history),
+            "history": json.dumps(net.history.to_list(), default=_json_default),
             "torch_rng": torch.get_rng_state(),
             "early_stopping": es_state,
         }
@@ -231,3 +229,10 @@ class TrainingCheckpoint(Callback):
         finally:
             if tmp.exists():
                 tmp.unlink()
+
+
+def _json_default(obj):
+    """numpy scalars in a skorch history as Python numbers."""
+    if isinstance(obj, np.generic):
+        return obj.item()
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")

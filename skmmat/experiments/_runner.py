@@ -10,7 +10,7 @@ from sklearn.pipeline import Pipeline
 from tqdm.auto import tqdm
 
 from ..adversarial import FGSMPerturber, WordSubstitutionPerturber
-from ..metrics import adversarial_score, prediction_scores
+from ..metrics import adversarial_predictions, prediction_scores
 from ..preprocessing import GloveSequencer, ImageResizer
 from ._models import PLAIN_COUNTERPART, TABLE1_MODELS, _check_name, make_table1_model
 
@@ -219,15 +219,14 @@ def run_table1(
 
 
 def _attacked(model, X, y, image_perturber, text_perturber, against=None):
-    """(accuracy, macro-F1) on one set of adversarial examples, crafted once."""
-    _, X_adv = adversarial_score(
+    """(accuracy, macro-F1) on one set of adversarial examples, crafted and predicted once."""
+    y_pred, _ = adversarial_predictions(
         model,
         X,
         y,
         image_perturber=image_perturber,
         text_perturber=text_perturber,
         against=against,
-        return_examples=True,
     )
-    scores = prediction_scores(y, model.predict(X_adv))
+    scores = prediction_scores(y, y_pred)
     return scores["accuracy"], scores["macro_f1"]

@@ -8,12 +8,18 @@
   :class:`~sklearn.model_selection.GridSearchCV`.
 """
 
-from ._adversarial import adversarial_accuracy, adversarial_score, make_adversarial_scorer
+from ._adversarial import (
+    adversarial_accuracy,
+    adversarial_predictions,
+    adversarial_score,
+    make_adversarial_scorer,
+)
 from ._scores import SCORES, prediction_scores, predicts_one_class, score_predictions
 
 __all__ = [
     "SCORES",
     "adversarial_accuracy",
+    "adversarial_predictions",
     "adversarial_score",
     "make_adversarial_scorer",
     "prediction_scores",

@@ -6,9 +6,14 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 
 from ..adversarial import craft_adversarial, resolve_perturbers
-from ._scores import score_predictions
+from ._scores import check_metric, score_predictions
 
-__all__ = ["adversarial_accuracy", "adversarial_score", "make_adversarial_scorer"]
+__all__ = [
+    "adversarial_accuracy",
+    "adversarial_predictions",
+    "adversarial_score",
+    "make_adversarial_scorer",
+]
 
 _DEFAULT = "default"
 
@@ -82,15 +87,42 @@ def adversarial_score(
     >>> bool(adversarial_score(pipe, X, y, metric="macro_f1") < pipe.score(X, y))
     True
     """
+    check_metric(metric)
+    y_pred, X_adv = adversarial_predictions(
+        estimator,
+        X,
+        y,
+        image_perturber=image_perturber,
+        text_perturber=text_perturber,
+        against=against,
+    )
+    score = score_predictions(metric, y, y_pred)
+    return (score, X_adv) if return_examples else score
+
+
+def adversarial_predictions(
+    estimator, X, y, *, image_perturber=_DEFAULT, text_perturber=_DEFAULT, against=None
+):
+    """Predictions of a model on adversarial examples, and the examples.
+
+    One crafting pass and one prediction pass, from which any number of
+    scores can be computed (:func:`~skmmat.metrics.prediction_scores`).
+    The parameters are those of :func:`adversarial_score`.
+
+    Returns
+    -------
+    y_pred : ndarray of shape (n_samples,)
+        The evaluated model's predictions on the adversarial examples.
+    X_adv : pandas.DataFrame
+        The preprocessed adversarial frame.
+    """
     pre, model = _split(estimator)
     Xt = X if pre is None else pre.transform(X)
     source = model if against is None else _split(against)[1]
-    y = np.asarray(y)
     X_adv = craft_adversarial(
-        source, Xt, y, image_perturber=image_perturber, text_perturber=text_perturber
+        source, Xt, np.asarray(y), image_perturber=image_perturber, text_perturber=text_perturber
     )
-    score = score_predictions(metric, y, model.predict(X_adv))
-    return (score, X_adv) if return_examples else score
+    return model.predict(X_adv), X_adv
 
 
 def adversarial_accuracy(
@@ -151,7 +183,7 @@ def make_adversarial_scorer(
     ...            "adversarial_f1": make_adversarial_scorer(metric="macro_f1")}
     """
     resolve_perturbers(image_perturber, text_perturber, "make_adversarial_scorer")  # validate
-    score_predictions(metric, [0, 1], [0, 1])  # validate the name
+    check_metric(metric)
     return _AdversarialScorer(metric, image_perturber, text_perturber)
 
 

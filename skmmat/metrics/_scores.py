@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
 
-__all__ = ["SCORES", "prediction_scores", "predicts_one_class", "score_predictions"]
+__all__ = [
+    "SCORES",
+    "check_metric",
+    "prediction_scores",
+    "predicts_one_class",
+    "score_predictions",
+]
 
 
 def _macro_f1(y_true, y_pred):
@@ -45,14 +51,25 @@ def score_predictions(metric, y_true, y_pred):
     ValueError
         If ``metric`` is an unknown name.
     """
+    return float(check_metric(metric)(y_true, y_pred))
+
+
+def check_metric(metric):
+    """The score function ``metric`` names (or ``metric`` itself, when callable).
+
+    Raises
+    ------
+    ValueError
+        If ``metric`` is neither a key of :data:`SCORES` nor a callable.
+    """
     if callable(metric):
-        return float(metric(y_true, y_pred))
+        return metric
     if metric not in SCORES:
         raise ValueError(
             f"The 'metric' parameter must be one of {sorted(SCORES)} or a callable "
             f"metric(y_true, y_pred). Got {metric!r} instead."
         )
-    return float(SCORES[metric](y_true, y_pred))
+    return SCORES[metric]
 
 
 def predicts_one_class(y_pred):

@@ -106,16 +106,16 @@ def class_weights(class_weight, classes, y_enc, caller):
     """
     if class_weight is None:
         return None
+    labels = np.asarray(classes).tolist()
     if isinstance(class_weight, dict):
-        unknown = sorted(
-            repr(k) for k in class_weight if k not in set(np.asarray(classes).tolist())
-        )
+        known = set(labels)
+        unknown = sorted(repr(k) for k in class_weight if k not in known)
         if unknown:
             raise ValueError(
                 f"The 'class_weight' parameter of {caller} names labels that are not in y: "
-                f"{', '.join(unknown)}; the classes are {np.asarray(classes).tolist()}."
+                f"{', '.join(unknown)}; the classes are {labels}."
             )
-        weights = [float(class_weight.get(c, 1.0)) for c in np.asarray(classes).tolist()]
+        weights = [float(class_weight.get(c, 1.0)) for c in labels]
     else:
         weights = compute_class_weight(class_weight, classes=np.arange(len(classes)), y=y_enc)
     return torch.as_tensor(weights, dtype=torch.float32)
