@@ -14,11 +14,18 @@ from ._adversarial import (
     adversarial_score,
     make_adversarial_scorer,
 )
-from ._scores import SCORES, prediction_scores, predicts_one_class, score_predictions
+from ._scores import (
+    SCORES,
+    check_metric,
+    prediction_scores,
+    predicts_one_class,
+    score_predictions,
+)
 
 __all__ = [
     "SCORES",
     "adversarial_accuracy",
+    "check_metric",
     "adversarial_predictions",
     "adversarial_score",
     "make_adversarial_scorer",
