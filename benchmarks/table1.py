@@ -65,6 +65,7 @@ from sklearn.model_selection import (
 from sklearn.pipeline import make_pipeline
 
 from skmmat import load_crisismmd, make_crisis_tweets
+from skmmat.datasets import crisismmd_train_test_split
 from skmmat.experiments import (
     PAPER_TABLE1,
     PLAIN_COUNTERPART,
@@ -297,17 +298,6 @@ def run_split(X_tr, y_tr, X_te, y_te, models, params, args, *, dataset="crisismm
     return records
 
 
-def split_event(X, y, seed, args):
-    """Train and test indices of one seed: by row, or with each tweet on one side."""
-    if args.split == "rows":
-        return train_test_split(
-            np.arange(len(y)), test_size=args.test_size, stratify=y, random_state=seed
-        )
-    folds = StratifiedGroupKFold(round(1 / args.test_size), shuffle=True, random_state=seed)
-    train, test = next(folds.split(X, y, groups=X["tweet_id"]))
-    return train, test
-
-
 def training_options(args):
     """The classifier parameters set from the command line, beyond the paper's."""
     options = {}
@@ -343,8 +333,9 @@ def majority_record(y_tr, y_te):
 def run_event_seed(event, seed, X, y, models, args):
     """Records of one (event, seed) split: the grid search (inside its training rows),
     every model, the majority class and the baseline."""
-    train, test = split_event(X, y, seed, args)
-    X_tr, X_te, y_tr, y_te = X.iloc[train], X.iloc[test], y[train], y[test]
+    X_tr, X_te, y_tr, y_te = crisismmd_train_test_split(
+        X, y, test_size=args.test_size, split=args.split, random_state=seed
+    )
     shared = set(X_tr["tweet_id"]) & set(X_te["tweet_id"])
     base = {
         "event": event,

@@ -1,4 +1,4 @@
-"""Pictures and a Markdown report of a Table I run (``skmmat demo --out``)."""
+"""Pictures and a Markdown report of a Table I run (``skmmat demo/table1 --out``)."""
 
 from __future__ import annotations
 
@@ -82,24 +82,25 @@ def _coloured_words(ax, words, changed, y, *, size=9):
     return text
 
 
-def plot_examples(examples, path):
+def plot_examples(study, path):
     """The paper's Fig. 4 and 5: images and tweets before and after the attack.
 
     Parameters
     ----------
-    examples : list of dict
-        Each with ``image``, ``image_adv`` (H, W, 3 float arrays), ``tokens``,
-        ``tokens_adv`` (sequences of str), ``label``, ``pred``, ``pred_adv``
-        and ``conf``, ``conf_adv`` (the model's confidence in its prediction).
+    study : skmmat.experiments.CaseStudy
+        From :func:`skmmat.experiments.case_study`; its examples need an
+        image and a text.
     path : str or Path
     """
     plt = _pyplot()
+    examples = study.examples
     n = len(examples)
-    fig = plt.figure(figsize=(10, 2.9 * n), dpi=120)
+    models = list(examples[0].predictions)
+    fig = plt.figure(figsize=(10, (2.3 + 0.35 * len(models)) * n), dpi=120)
     grid = fig.add_gridspec(n, 3, width_ratios=[1, 1, 3.2], wspace=0.08, hspace=0.35)
     for row, ex in enumerate(examples):
         for col, (img, title) in enumerate(
-            ((ex["image"], "original image"), (ex["image_adv"], "after FGSM (eps 0.1)"))
+            ((ex.image, "original image"), (ex.image_adv, "adversarial image"))
         ):
             ax = fig.add_subplot(grid[row, col])
             ax.imshow(np.clip(img, 0, 1))
@@ -110,99 +111,112 @@ def plot_examples(examples, path):
         ax.text(
             0,
             1.0,
-            f"true label: {ex['label']}",
+            f"true label: {ex.label}",
             transform=ax.transAxes,
             fontsize=10,
             fontweight="bold",
             va="top",
         )
-        changed = [a != b for a, b in zip(ex["tokens"], ex["tokens_adv"], strict=False)]
-        for offset, (caption, words, marks, pred, conf) in enumerate(
-            (
-                (
-                    "original tweet",
-                    ex["tokens"],
-                    [False] * len(ex["tokens"]),
-                    ex["pred"],
-                    ex["conf"],
-                ),
-                ("adversarial tweet", ex["tokens_adv"], changed, ex["pred_adv"], ex["conf_adv"]),
-            )
+        changed = set(ex.substituted)
+        top = 0.86
+        for caption, words, marks in (
+            ("original tweet", ex.tokens, ()),
+            ("adversarial tweet (substituted words in red)", ex.tokens_adv, changed),
         ):
-            top = 0.82 - 0.45 * offset
-            ax.text(
-                0,
-                top,
-                f"{caption}: MMN says {pred} ({100 * conf:.1f}%)",
-                transform=ax.transAxes,
-                fontsize=9,
-                style="italic",
-                va="top",
-            )
+            ax.text(0, top, caption, transform=ax.transAxes, fontsize=9, style="italic", va="top")
             words = list(words)
             for line in range(0, len(words), 8):
+                top -= 0.12
                 _coloured_words(
                     ax,
                     words[line : line + 8],
-                    marks[line : line + 8],
-                    top - 0.15 - 0.11 * (line // 8),
+                    [i in marks for i in range(line, line + 8)],
+                    top,
                 )
+            top -= 0.14
+        for name in models:
+            p = ex.predictions[name]
+            ax.text(
+                0,
+                top,
+                f"{name}: {p['pred']} ({100 * p['confidence']:.1f}%)"
+                f"  ->  {p['pred_adv']} ({100 * p['confidence_adv']:.1f}%)",
+                transform=ax.transAxes,
+                fontsize=9,
+                va="top",
+            )
+            top -= 0.11
     fig.suptitle(
-        "Adversarial examples against MMN (substituted words in red)", fontsize=11, y=0.995
+        f"Adversarial examples crafted against {study.attacked}: each model's prediction "
+        "(confidence) before -> after",
+        fontsize=10,
+        y=0.995,
     )
     fig.savefig(path, bbox_inches="tight")
     plt.close(fig)
 
 
-def pick_examples(model, X, X_adv, y, *, n=2):
-    """Test rows the model gets right and the attack flips, one per class if possible."""
-    proba = model.predict_proba(X)
-    proba_adv = model.predict_proba(X_adv)
-    classes = model.classes_
-    pred, pred_adv = classes[proba.argmax(1)], classes[proba_adv.argmax(1)]
-    flipped = np.flatnonzero((pred == y) & (pred_adv != y))
-    chosen = []
-    for label in classes:
-        rows = [i for i in flipped if y[i] == label]
-        if rows:
-            chosen.append(rows[0])
-    for i in flipped:
-        if len(chosen) >= n:
-            break
-        if i not in chosen:
-            chosen.append(i)
-    examples = []
-    for i in chosen[:n]:
-        examples.append(
-            {
-                "image": X["image"].iloc[i],
-                "image_adv": X_adv["image"].iloc[i],
-                "tokens": tuple(X["tokens"].iloc[i]),
-                "tokens_adv": tuple(X_adv["tokens"].iloc[i]),
-                "label": y[i],
-                "pred": pred[i],
-                "pred_adv": pred_adv[i],
-                "conf": float(proba[i].max()),
-                "conf_adv": float(proba_adv[i].max()),
-            }
+def case_study_markdown(study):
+    """Markdown lines describing a case study: counts, then one table per tweet."""
+    lines = [
+        f"Adversarial examples crafted against {study.attacked} on {study.n_rows} test tweets "
+        f"(cf. the paper's Fig. 4 and 5). The attack flips {study.n_flipped} tweets that "
+        f"{study.attacked} classified correctly.",
+        "",
+        "| model | correct, original | correct, adversarial | of the flipped tweets, "
+        "still correct |",
+        "|---|---|---|---|",
+    ]
+    for name in study.correct:
+        lines.append(
+            f"| {name} | {study.correct[name]} | {study.correct_adv[name]} | "
+            f"{study.flipped_kept[name]} of {study.n_flipped} |"
         )
-    return examples
+    lines.append("")
+    if not study.examples:
+        return lines + ["The attack flipped no test tweet: there is no example to show.", ""]
+    for k, ex in enumerate(study.examples, 1):
+        lines += [f"**Tweet {k}** (test row {ex.row}, true label: {ex.label})", ""]
+        if ex.tokens is not None:
+            marked = [
+                f"~~{a}~~ **{b}**" if i in ex.substituted else a
+                for i, (a, b) in enumerate(zip(ex.tokens, ex.tokens_adv, strict=True))
+            ]
+            lines += [f"- original: {' '.join(ex.tokens)}", f"- adversarial: {' '.join(marked)}"]
+        lines += ["", "| model | original | adversarial |", "|---|---|---|"]
+        for name, p in ex.predictions.items():
+            lines.append(
+                f"| {name} | {p['pred']} ({100 * p['confidence']:.1f}%) | "
+                f"{p['pred_adv']} ({100 * p['confidence_adv']:.1f}%) |"
+            )
+        lines.append("")
+    return lines
 
 
-def write_report(results, out_dir, *, examples=None, title="skmmat demo", command=None):
-    """Write ``report.md``, ``table1.png`` and, given examples, ``examples.png``.
+def write_report(sections, out_dir, *, title, command=None):
+    """Write ``report.md`` and its pictures: per section, Table I and the case study.
+
+    Parameters
+    ----------
+    sections : dict of str -> (dict of Table1Result, CaseStudy or None)
+        One section per dataset or event. With one section the pictures
+        are ``table1.png`` and ``examples.png``; with several,
+        ``table1_<name>.png`` and ``examples_<name>.png``.
+    out_dir : str or Path
+    title : str
+        The report's heading.
+    command : str, optional
+        The command that produced it.
 
     Returns
     -------
     paths : list of Path
+        ``report.md`` first, then the pictures.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = [out / "report.md", out / "table1.png"]
-    plot_table1(results, paths[1])
-    if examples:
-        paths.append(out / "examples.png")
-        plot_examples(examples, paths[2])
+    report = out / "report.md"
+    paths = [report]
     lines = [f"# {title}", ""]
     if command:
         lines += ["Produced by:", "", "```", command, "```", ""]
@@ -212,22 +226,24 @@ def write_report(results, out_dir, *, examples=None, title="skmmat demo", comman
         "substitution, Eq. 2, on texts) and, for the adversarially trained models, crafted "
         "against the plain counterpart (the paper's likely protocol).",
         "",
-        "```",
-        format_table(results),
-        "```",
-        "",
-        "![Table I](table1.png)",
-        "",
     ]
-    if examples:
-        lines += [
-            "## Adversarial examples",
-            "",
-            "Test tweets that MMN classifies correctly and misclassifies after the joint "
-            "attack (cf. the paper's Fig. 4 and 5).",
-            "",
-            "![examples](examples.png)",
-            "",
-        ]
-    paths[0].write_text("\n".join(lines), encoding="utf-8")
+    for name, (results, study) in sections.items():
+        suffix = "" if len(sections) == 1 else f"_{name}"
+        if len(sections) > 1:
+            lines += [f"## {name}", ""]
+        table = out / f"table1{suffix}.png"
+        plot_table1(results, table)
+        paths.append(table)
+        lines += ["```", format_table(results), "```", "", f"![Table I]({table.name})", ""]
+        if study is None:
+            continue
+        lines += ["#" * (2 + (len(sections) > 1)) + " Case study: adversarial examples", ""]
+        lines += case_study_markdown(study)
+        first = study.examples[0] if study.examples else None
+        if first is not None and first.image is not None and first.tokens is not None:
+            picture = out / f"examples{suffix}.png"
+            plot_examples(study, picture)
+            paths.append(picture)
+            lines += [f"![examples]({picture.name})", ""]
+    report.write_text("\n".join(lines), encoding="utf-8")
     return paths

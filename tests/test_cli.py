@@ -40,6 +40,14 @@ def test_demo_prints_table_and_writes_report(tmp_path, capsys):
     assert "![Table I](table1.png)" in report
     png = (tmp_path / "table1.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+    # the case study: examples crafted against MMN, MMAT's answers beside MMN's
+    assert "# Case study: adversarial examples" in report
+    assert "crafted against MMN on 30 test tweets" in report
+    assert "| MMN |" in report and "| MMAT |" in report
+    if "![examples](examples.png)" in report:
+        assert (tmp_path / "examples.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    else:
+        assert "The attack flipped no test tweet" in report
 
 
 @pytest.mark.parametrize(
@@ -66,7 +74,8 @@ def test_bad_arguments_are_rejected_by_argparse(capsys):
     assert "invalid choice" in capsys.readouterr().err
 
 
-def test_table1_runs_text_models_when_images_are_absent(crisismmd_root, capsys):
+@pytest.mark.parametrize("split", ["tweets", "rows"])
+def test_table1_runs_text_models_when_images_are_absent(crisismmd_root, split, tmp_path, capsys):
     status = main(
         [
             "table1",
@@ -78,13 +87,24 @@ def test_table1_runs_text_models_when_images_are_absent(crisismmd_root, capsys):
             "text_cnn",
             "--epochs",
             "2",
+            "--split",
+            split,
+            "--class-weight",
+            "balanced",
             "--quiet",
+            "--out",
+            str(tmp_path),
         ]
     )
     assert status == 0
     out = capsys.readouterr().out
     assert "Images absent" in out
-    assert "srilanka_floods" in out and "Text-CNN" in out
+    assert "srilanka_floods" in out and "Text-CNN" in out and "macro-F1" in out
+    # the split the tests share with benchmarks/table1.py: 1,022 pairs, ~10 % for testing
+    n_test = {"tweets": 102, "rows": 103}[split]
+    assert f"{1022 - n_test} training and {n_test} test tweets (split by {split[:-1]})" in out
+    report = (tmp_path / "report.md").read_text()
+    assert "Text-CNN" in report and "Case study" not in report  # no MMN, no case study
 
 
 def test_train_then_predict_round_trip(crisismmd_root, tmp_path, capsys):

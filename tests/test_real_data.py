@@ -2,8 +2,9 @@
 
 A fixed subset of 64 image-tweet pairs (the first 60 rows and 4 of the PNG
 files stored under a ``.jpg`` name, as in the original release) covers the
-image decoding, a multi-modal fit, predict and joint attack, and the split by
-tweet. Skipped when the shared CrisisMMD copy or its images are absent.
+image decoding, a multi-modal fit, predict and joint attack, the case study
+(the paper's Fig. 4 and 5) and the split by tweet. Skipped when the shared
+CrisisMMD copy or its images are absent.
 """
 
 import os
@@ -11,10 +12,12 @@ import os
 import numpy as np
 import pytest
 from PIL import Image
-from sklearn.model_selection import StratifiedGroupKFold, train_test_split
 
 from skmmat import GloveSequencer, ImageResizer, MultiModalCNNClassifier, load_crisismmd
+from skmmat._report import write_report
 from skmmat.adversarial import craft_adversarial
+from skmmat.datasets import crisismmd_train_test_split
+from skmmat.experiments import Table1Result, case_study
 from skmmat.metrics import adversarial_score, prediction_scores
 
 EVENT = "california_wildfires"
@@ -57,7 +60,9 @@ def test_real_jpegs_and_pngs_named_jpg_decode_like_pil(subset):
     assert _is_png(subset["image"].iloc[-1]) and not _is_png(subset["image"].iloc[0])
 
 
-def test_mmn_fits_predicts_and_is_attacked_on_real_rows(subset):
+@pytest.fixture(scope="module")
+def real_rows(subset):
+    """The subset preprocessed (32x32 images, GloVe), its labels and an MMN fitted on it."""
     X = GloveSequencer().fit_transform(ImageResizer(size=(32, 32)).fit_transform(subset))
     y = subset["label"].to_numpy()
     clf = MultiModalCNNClassifier(
@@ -70,6 +75,11 @@ def test_mmn_fits_predicts_and_is_attacked_on_real_rows(subset):
         class_weight="balanced",
         random_state=0,
     ).fit(X, y)
+    return X, y, clf
+
+
+def test_mmn_fits_predicts_and_is_attacked_on_real_rows(real_rows):
+    X, y, clf = real_rows
     proba = clf.predict_proba(X)
     assert proba.shape == (64, 2)
     clean = prediction_scores(y, clf.predict(X))
@@ -82,16 +92,57 @@ def test_mmn_fits_predicts_and_is_attacked_on_real_rows(subset):
     assert attacked == np.mean(clf.predict(X_adv) == y) < clean["accuracy"]
 
 
+def test_case_study_on_real_tweets_and_its_report(real_rows, tmp_path):
+    X, y, clf = real_rows
+    study = case_study({"MMN": clf}, X, y, n_examples=2)
+    X_adv = craft_adversarial(clf, X, y, image_perturber="default", text_perturber="default")
+    pred, pred_adv = clf.predict(X), clf.predict(X_adv)
+    flipped = (pred == y) & (pred_adv != y)
+    assert study.n_flipped == flipped.sum() > 0
+    assert study.correct["MMN"] == (pred == y).sum()
+    assert study.correct_adv["MMN"] == (pred_adv == y).sum()
+    assert study.flipped_kept["MMN"] == 0  # flipped, by definition
+    assert len(study.examples) == 2
+    # one tweet per class where the attack flips both, as in the paper's Fig. 4 and 5
+    flipped_labels = set(y[flipped])
+    assert {ex.label for ex in study.examples} == flipped_labels or len(flipped_labels) == 1
+    for ex in study.examples:
+        i = ex.row
+        p = ex.predictions["MMN"]
+        assert flipped[i] and p["pred"] == y[i] == ex.label and p["pred_adv"] != y[i]
+        assert p["confidence"] == pytest.approx(clf.predict_proba(X.iloc[[i]]).max(), abs=1e-6)
+        np.testing.assert_array_equal(ex.image, X["image"].iloc[i])
+        np.testing.assert_allclose(ex.image_adv, X_adv["image"].iloc[i])
+        assert ex.tokens == tuple(X["tokens"].iloc[i])
+        assert ex.tokens_adv == tuple(X_adv["tokens"].iloc[i])
+        assert ex.substituted == tuple(
+            k for k, (a, b) in enumerate(zip(ex.tokens, ex.tokens_adv)) if a != b
+        )
+    paths = write_report({EVENT: (_results(clf), study)}, tmp_path, title="case study")
+    assert [p.name for p in paths] == ["report.md", "table1.png", "examples.png"]
+    assert paths[2].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    report = paths[0].read_text()
+    first = study.examples[0]
+    assert f"| MMN | {first.predictions['MMN']['pred']} (" in report
+    if first.substituted:
+        k = first.substituted[0]
+        assert f"~~{first.tokens[k]}~~ **{first.tokens_adv[k]}**" in report
+
+
+def _results(clf):
+    return {"mmn": Table1Result("mmn", 0.8, 0.3, 0.3, None, 1.0, estimator=clf)}
+
+
 def test_pairs_of_one_tweet_straddle_a_row_split_but_not_a_grouped_one(california):
-    y, tweets = california["label"].to_numpy(), california["tweet_id"].to_numpy()
-    train, test = train_test_split(np.arange(len(y)), test_size=0.1, stratify=y, random_state=0)
-    shared = np.isin(tweets[test], tweets[train]).mean()
+    y = california["label"].to_numpy()
+    X_tr, X_te, y_tr, y_te = crisismmd_train_test_split(california, y, split="rows", random_state=0)
+    shared = X_te["tweet_id"].isin(X_tr["tweet_id"]).mean()
     assert 0.03 < shared < 0.2  # the same text on both sides of a split by row
-    folds = StratifiedGroupKFold(10, shuffle=True, random_state=0)
-    train, test = next(folds.split(california, y, groups=tweets))
-    assert not set(tweets[test]) & set(tweets[train])
-    assert 0.08 < len(test) / len(y) < 0.12
-    assert abs(np.mean(y[test] == "informative") - np.mean(y == "informative")) < 0.03
+    X_tr, X_te, y_tr, y_te = crisismmd_train_test_split(california, y, random_state=0)
+    assert not set(X_te["tweet_id"]) & set(X_tr["tweet_id"])
+    assert len(X_tr) + len(X_te) == len(y) and 0.08 < len(X_te) / len(y) < 0.12
+    assert abs(np.mean(y_te == "informative") - np.mean(y == "informative")) < 0.03
+    np.testing.assert_array_equal(y_te, california.loc[X_te.index, "label"])
 
 
 def test_the_majority_rate_the_models_must_beat(california):

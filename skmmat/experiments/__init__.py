@@ -1,9 +1,10 @@
-"""The paper's Table I experiment: six models, clean and adversarial accuracy.
+"""The paper's Table I experiment (six models, clean and adversarial scores) and its case study.
 
 Used by ``skmmat demo``, ``skmmat table1`` and ``benchmarks/table1.py``;
 built from the public API only.
 """
 
+from ._case_study import CaseExample, CaseStudy, case_study
 from ._format import format_table
 from ._models import PLAIN_COUNTERPART as PLAIN_COUNTERPART  # used by skmmat._report, table1.py
 from ._models import TABLE1_MODELS, make_table1_model
@@ -11,9 +12,12 @@ from ._paper import PAPER_TABLE1
 from ._runner import Table1Result, run_table1
 
 __all__ = [
+    "CaseExample",
+    "CaseStudy",
     "PAPER_TABLE1",
     "TABLE1_MODELS",
     "Table1Result",
+    "case_study",
     "format_table",
     "make_table1_model",
     "run_table1",
