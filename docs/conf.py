@@ -35,6 +35,9 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    # MathJax 3 shipped with the pages, not loaded from a CDN: the maths renders offline
+    "sphinx-mathjax-offline",
+    "sphinx_design",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
 ]
@@ -47,6 +50,8 @@ pygments_style = "sphinx"
 autosummary_generate = True  # pages land in docs/generated/ (gitignored)
 autodoc_typehints = "none"  # the numpydoc docstrings carry the types
 autodoc_member_order = "bysource"
+# "On this page" lists fit, predict, ... instead of repeating the (long) class name
+toc_object_entries_show_parents = "hide"
 # False: torch.nn.Module.forward's generic docstring would document every forward()
 autodoc_inherit_docstrings = False
 numpydoc_show_class_members = False
@@ -81,6 +86,8 @@ sphinx_gallery_conf = {
     "matplotlib_animations": False,
     "show_memory": False,
     "min_reported_time": 1,
+    # the execution-times pages load DataTables from a CDN; the docs must work offline
+    "write_computation_times": False,
 }
 
 # -- HTML -------------------------------------------------------------------------
@@ -96,10 +103,11 @@ html_theme_options = {
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version"],
     "navigation_with_keys": False,
+    "header_links_before_dropdown": 7,
 }
 html_context = {"default_mode": "light"}
 # top-level pages have no section navigation: give their room to the text and code
-html_sidebars = {page: [] for page in ("index", "install", "quickstart", "cli", "api")}
+html_sidebars = {page: [] for page in ("index", "install", "quickstart", "cli", "api", "results")}
 
 
 # -- Cross-references to re-exported names -------------------------------------------

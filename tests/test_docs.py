@@ -4,6 +4,7 @@ The full build (``tox -e docs``) also runs the example gallery; here the example
 rendered but not executed (``-D plot_gallery=0``) to keep the test quick.
 """
 
+import html as html_module
 import importlib
 import importlib.util
 import re
@@ -16,7 +17,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 
-_BUILD_MODULES = ("sphinx", "numpydoc", "sphinx_gallery", "pydata_sphinx_theme", "matplotlib")
+_BUILD_MODULES = (
+    "sphinx",
+    "numpydoc",
+    "sphinx_gallery",
+    "pydata_sphinx_theme",
+    "matplotlib",
+    "sphinx_design",
+    "sphinx-mathjax-offline",
+)
 
 
 def _missing_build_modules():
@@ -142,3 +151,71 @@ def test_every_example_is_a_gallery_example():
         assert path.name.startswith("plot_"), f"{path.name}: sphinx-gallery runs plot_*.py only"
         source = path.read_text(encoding="utf-8")
         assert source.startswith('"""\n'), f"{path.name}: starts without its docstring title"
+
+
+# ----------------------------------------------------------------------------------
+# the site as a user meets it
+# ----------------------------------------------------------------------------------
+def _pages(built_docs):
+    return [p for p in built_docs.rglob("*.html") if "_static" not in p.parts]
+
+
+def test_maths_renders_offline(built_docs):
+    # MathJax is shipped with the pages; no page loads a script from another host
+    assert (built_docs / "_static" / "mathjax" / "tex-chtml.js").is_file()
+    index = (built_docs / "index.html").read_text(encoding="utf-8")
+    assert 'src="_static/mathjax/tex-chtml.js' in index
+    assert r"\mathrm{sign}" in index  # the page has maths for it to render
+    for page in _pages(built_docs):
+        html = page.read_text(encoding="utf-8")
+        remote = re.findall(r'<script[^>]+src="(?:https?:)?//[^"]+"', html)
+        assert not remote, f"{page.name} loads {remote}"
+
+
+def test_long_class_names_are_not_repeated_in_the_page_toc(built_docs):
+    page = built_docs / "generated" / "skmmat.AdversarialAugmentationWrapper.html"
+    html = page.read_text(encoding="utf-8")
+    toc = html[html.index('id="pst-page-toc-nav"') :]
+    toc = toc[: toc.index("</nav>")]
+    entries = re.findall(r"<code[^>]*>(.*?)</code>", toc, re.S)
+    names = [re.sub(r"<[^>]+>", "", e).strip() for e in entries]
+    assert "fit()" in names and "predict_proba()" in names
+    assert not [n for n in names if n.startswith("AdversarialAugmentationWrapper.")]
+    css = (built_docs / "_static" / "skmmat.css").read_text(encoding="utf-8")
+    assert "overflow-wrap: anywhere" in css  # long titles wrap instead of being cut
+
+
+def test_navbar_shows_every_top_level_page(built_docs):
+    html = (built_docs / "index.html").read_text(encoding="utf-8")
+    navbar = html[html.index('class="bd-navbar-elements') :]
+    navbar = navbar[: navbar.index("</ul>")]
+    assert "dropdown" not in navbar  # nothing hidden under "More"
+    for title in ("Quickstart", "User guide", "Results", "Command line", "API reference"):
+        assert f">\n    {title}\n  </a>" in navbar, title
+
+
+def test_results_page_is_readable(built_docs):
+    html = (built_docs / "results.html").read_text(encoding="utf-8")
+    assert "mailto:" not in html
+    assert "../shared" not in html
+    assert "bd-sidebar-primary bd-sidebar hide-on-wide" in html  # no empty section navigation
+    assert "TF-IDF + LR" in html
+    # the figure opens at full size
+    link = '<a class="reference external image-reference" href="_static/table1_crisismmd.png">'
+    assert link in html and (built_docs / "_static" / "table1_crisismmd.png").is_file()
+
+
+def test_landing_page_links_install_guide_api_examples_results(built_docs):
+    html = (built_docs / "index.html").read_text(encoding="utf-8")
+    assert "sd-card" in html
+    for target in (
+        "install.html",
+        "user_guide/index.html",
+        "api.html",
+        "auto_examples/index.html",
+        "results.html",
+    ):
+        assert f'href="{target}"' in html, target
+    text = html_module.unescape(re.sub(r"<[^>]+>", "", html))
+    assert 'pip install torch==2.13.0 -e ".[glove]" && skmmat demo' in text
+    assert "SMARTCOMP" in html and "pipeline.svg" in html
