@@ -49,6 +49,7 @@ import multiprocessing
 import os
 import platform
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -597,8 +598,12 @@ def plot_summary(records, path):
         ("transfer_accuracy", "adversarial (from plain model)", "#55A868"),
     ]
     width = 0.26
+    # about as wide as a documentation page at 150 dpi, so its text is read at full size
     fig, axes = plt.subplots(
-        len(events), 1, figsize=(1.9 * len(columns) + 2, 2.6 * len(events)), squeeze=False
+        len(events),
+        1,
+        figsize=(max(7.0, 1.05 * len(columns) + 1.5), 2.9 * len(events)),
+        squeeze=False,
     )
     for ax, event in zip(axes[:, 0], events, strict=True):
         for j, column in enumerate(columns):
@@ -606,7 +611,7 @@ def plot_summary(records, path):
                 values = column_values(records, "crisismmd", event, column, field)
                 if values:
                     ax.bar(
-                        j + (k - 1) * width,
+                        j + (k - 1) * width * (column[0] not in BASELINES),
                         np.mean(values),
                         width,
                         yerr=np.std(values),
@@ -626,7 +631,8 @@ def plot_summary(records, path):
                 )
         title = EVENT_NAMES.get(event, event.replace("_", " "))
         ax.set_title(title, fontsize=10, loc="left")
-        ax.set_xticks(range(len(columns)), [column_label(c) for c in columns], fontsize=8)
+        labels = [textwrap.fill(column_label(c), 14) for c in columns]
+        ax.set_xticks(range(len(columns)), labels, fontsize=8)
         ax.set_ylim(0, 100)
         ax.set_ylabel("accuracy (%)")
         ax.spines[["top", "right"]].set_visible(False)
@@ -639,7 +645,7 @@ def plot_summary(records, path):
     )
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=150)
     plt.close(fig)
 
 
