@@ -4,13 +4,13 @@ Examples
 --------
 The text columns on the four paper events, 5 seeds, Algorithm 1 (one round)::
 
-    python benchmarks/table1.py --data ../shared/data/crisismmd --seeds 5 \\
+    python benchmarks/table1.py --data <CrisisMMD v2.0 root> --seeds 5 \\
         --json benchmarks/results/table1.json --markdown benchmarks/results/table1.md
 
 One and three rounds of adversarial training side by side, with a grid
 search and the TF-IDF baseline, on 8 processes::
 
-    python benchmarks/table1.py --data ../shared/data/crisismmd --seeds 5 --rounds 1 3 \\
+    python benchmarks/table1.py --data <CrisisMMD v2.0 root> --seeds 5 --rounds 1 3 \\
         --grid --baseline --jobs 8 --json benchmarks/results/table1.json
 
 One table from the records of several runs (say, one per event)::
