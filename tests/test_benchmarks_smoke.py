@@ -42,6 +42,7 @@ DECODING_FIGURES = {
     "reduced_vs_full_p99_abs_diff",
     "image_resizer_two_threads_throughput",
     "raw_to_label_throughput_real_files",
+    "reduced_minus_full_balanced_accuracy",
 }
 FIGURES |= DECODING_FIGURES
 _DATA = Path(os.environ.get("SKMMAT_CRISISMMD") or SCRIPT.parents[2] / "shared/data/crisismmd")

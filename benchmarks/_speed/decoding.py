@@ -8,8 +8,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from PIL import Image
+from sklearn.metrics import balanced_accuracy_score
 
-from skmmat import GloveSequencer, ImageResizer, load_crisismmd, make_crisis_tweets
+from skmmat import (
+    GloveSequencer,
+    ImageResizer,
+    MultiModalCNNClassifier,
+    load_crisismmd,
+    make_crisis_tweets,
+)
 
 from .common import figure, mmn, paired_times, skipped_figures, timed
 
@@ -22,6 +29,7 @@ NAMES = [
     ("reduced_vs_full_p99_abs_diff", "/255"),
     ("image_resizer_two_threads_throughput", "images/s"),
     ("raw_to_label_throughput_real_files", "tweets/s"),
+    ("reduced_minus_full_balanced_accuracy", "points"),
 ]
 
 
@@ -77,6 +85,7 @@ def bench_decoding(cfg, data, details):
     )
     raw = rows[["image", "text"]]
     predict_s = [timed(lambda: pipe.predict(raw))[0] for _ in range(repeats)]
+    accuracy = _accuracy_probe(rows, cfg)
     details["decoding"] = {
         "files": len(rows),
         "jpeg_files": len(jpegs),
@@ -84,6 +93,7 @@ def bench_decoding(cfg, data, details):
         "vs_full": vs_full,
         "two_threads_s": two_s,
         "predict_s": predict_s,
+        "accuracy": accuracy,
     }
     n = len(rows)
     return [
@@ -135,7 +145,45 @@ def bench_decoding(cfg, data, details):
             f"median of {repeats}",
             section=SECTION,
         ),
+        figure(
+            "reduced_minus_full_balanced_accuracy",
+            100 * float(np.mean(accuracy["reduced"]) - np.mean(accuracy["full"])),
+            "points",
+            note=f"test balanced accuracy of Visual-CNN (class_weight='balanced', "
+            f"image_standardization) trained on each decoding, mean over "
+            f"{len(accuracy['full'])} seeds of a split by tweet (full: "
+            + ", ".join(f"{v:.3f}" for v in accuracy["full"])
+            + "; reduced: "
+            + ", ".join(f"{v:.3f}" for v in accuracy["reduced"])
+            + ")",
+            section=SECTION,
+        ),
     ]
+
+
+def _accuracy_probe(rows, cfg):
+    """Test balanced accuracy of a Visual-CNN trained on each decoding, per seed."""
+    from skmmat.datasets import crisismmd_train_test_split
+
+    X, y = rows[["tweet_id", "image"]], rows["label"].to_numpy()
+    decoded = {
+        decode: ImageResizer(size=(64, 64), decode=decode).fit_transform(X)
+        for decode in ("full", "reduced")
+    }
+    scores = {"full": [], "reduced": []}
+    for seed in range(cfg["decode_accuracy_seeds"]):
+        for decode, frame in decoded.items():
+            X_tr, X_te, y_tr, y_te = crisismmd_train_test_split(frame, y, random_state=seed)
+            clf = MultiModalCNNClassifier(
+                max_epochs=cfg["decode_accuracy_epochs"],
+                modalities=("image",),
+                class_weight="balanced",
+                image_standardization=True,
+                validation_groups="tweet_id",
+                random_state=seed,
+            ).fit(X_tr, y_tr)
+            scores[decode].append(float(balanced_accuracy_score(y_te, clf.predict(X_te))))
+    return scores
 
 
 def _is_jpeg(path):
