@@ -137,6 +137,11 @@ def parse_args(argv=None):
         help="standardise the image channels inside the networks (image_standardization)",
     )
     parser.add_argument(
+        "--image-augmentation",
+        action="store_true",
+        help="random flips and shifts of the training images (image_augmentation)",
+    )
+    parser.add_argument(
         "--vectors", default="glove-6b-50d", help="word vectors: bundled name or a GloVe text file"
     )
     parser.add_argument(
@@ -306,6 +311,8 @@ def training_options(args):
         options["class_weight"] = args.class_weight
     if args.image_standardization:
         options["image_standardization"] = True
+    if args.image_augmentation:
+        options["image_augmentation"] = True
     return options
 
 

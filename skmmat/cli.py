@@ -57,6 +57,11 @@ def _build_parser():
         action="store_true",
         help="standardise the image channels inside the networks (image_standardization)",
     )
+    common.add_argument(
+        "--image-augmentation",
+        action="store_true",
+        help="random flips and shifts of the training images (image_augmentation)",
+    )
 
     demo = sub.add_parser(
         "demo",
@@ -170,6 +175,8 @@ def _classifier_params(args, default_epochs):
         params["class_weight"] = args.class_weight
     if args.image_standardization:
         params["image_standardization"] = True
+    if args.image_augmentation:
+        params["image_augmentation"] = True
     return params
 
 

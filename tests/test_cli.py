@@ -91,6 +91,7 @@ def test_table1_runs_text_models_when_images_are_absent(crisismmd_root, split, t
             split,
             "--class-weight",
             "balanced",
+            "--image-augmentation",
             "--quiet",
             "--out",
             str(tmp_path),

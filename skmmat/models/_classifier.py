@@ -31,6 +31,7 @@ _ARCHITECTURE_PARAMS = (
     "image_filters",
     "text_filters",
     "dropout",
+    "image_augmentation",
 )
 
 # Parameters that do not change what a training run computes (left out of the
@@ -157,6 +158,11 @@ class MultiModalCNNClassifier(InferenceMixin, FittedStateMixin, ClassifierMixin,
         standard deviation of the training images (computed at :meth:`fit`,
         stored in the module). The input stays in [0, 1], so an attack's
         ``eps`` keeps its meaning in pixel units.
+    image_augmentation : bool, default=False
+        Augment the training images: in every training batch each image is
+        flipped left to right with probability 1/2 and shifted by up to an
+        eighth of its side (reflected at the borders). Validation,
+        prediction and the attacks' gradients see the images as given.
     validation_groups : str or None, default=None
         Column of ``X`` whose equal values stay on one side of the early
         stopping split, for instance ``"tweet_id"`` so that two image-tweet
@@ -242,6 +248,7 @@ class MultiModalCNNClassifier(InferenceMixin, FittedStateMixin, ClassifierMixin,
         "class_weight": [StrOptions({"balanced"}), dict, None],
         "monitor": [StrOptions(set(MONITORS))],
         "image_standardization": ["boolean"],
+        "image_augmentation": ["boolean"],
         "validation_groups": [str, None],
     }
 
@@ -269,6 +276,7 @@ class MultiModalCNNClassifier(InferenceMixin, FittedStateMixin, ClassifierMixin,
         class_weight=None,
         monitor="valid_loss",
         image_standardization=False,
+        image_augmentation=False,
         validation_groups=None,
     ):
         self.modalities = modalities
@@ -293,6 +301,7 @@ class MultiModalCNNClassifier(InferenceMixin, FittedStateMixin, ClassifierMixin,
         self.class_weight = class_weight
         self.monitor = monitor
         self.image_standardization = image_standardization
+        self.image_augmentation = image_augmentation
         self.validation_groups = validation_groups
 
     def __sklearn_tags__(self):

@@ -43,10 +43,17 @@ class VisualCNN(nn.Module):
     ``(n, in_channels, height, width)`` and returns ``(n, hidden_units)``.
     The buffers ``image_mean`` and ``image_std`` (shape ``(1, in_channels,
     1, 1)``, zeros and ones by default) standardise the input first.
+
+    With ``augment=True`` and the module in training mode, each image of a
+    batch is flipped left to right with probability 1/2 and shifted by up
+    to an eighth of its height and width (reflected at the borders); in
+    evaluation mode (prediction, gradients for the attacks) the input is
+    used as given.
     """
 
-    def __init__(self, image_size, filters=(32, 64), hidden_units=64, in_channels=3):
+    def __init__(self, image_size, filters=(32, 64), hidden_units=64, in_channels=3, augment=False):
         super().__init__()
+        self.augment = bool(augment)
         height, width = (int(s) for s in image_size)
         layers = []
         channels = in_channels
@@ -72,8 +79,24 @@ class VisualCNN(nn.Module):
         self.register_buffer("image_std", torch.ones(1, in_channels, 1, 1))
 
     def forward(self, image):
+        if self.augment and self.training:
+            image = _flip_and_shift(image)
         z = self.features((image - self.image_mean) / self.image_std)
         return torch.relu(self.fc(torch.flatten(z, start_dim=1)))
+
+
+def _flip_and_shift(image):
+    """Random left-right flips and shifts of up to 1/8 of each side, one per image."""
+    n, _, height, width = image.shape
+    flip = torch.rand(n, device=image.device) < 0.5
+    image = torch.where(flip[:, None, None, None], image.flip(3), image)
+    dy, dx = max(1, height // 8), max(1, width // 8)
+    padded = nn.functional.pad(image, (dx, dx, dy, dy), mode="reflect")
+    top = torch.randint(0, 2 * dy + 1, (n,), device=image.device).tolist()
+    left = torch.randint(0, 2 * dx + 1, (n,), device=image.device).tolist()
+    return torch.stack(
+        [padded[i, :, t : t + height, u : u + width] for i, (t, u) in enumerate(zip(top, left))]
+    )
 
 
 class TextCNN(nn.Module):
@@ -135,6 +158,9 @@ class MultiModalCNN(nn.Module):
     dropout : float, default=0.5
         Dropout probability before the hidden layer and before the output
         layer.
+    image_augmentation : bool, default=False
+        Random flips and shifts of the training images (see
+        :class:`VisualCNN`).
 
     Notes
     -----
@@ -154,6 +180,7 @@ class MultiModalCNN(nn.Module):
         image_filters=(32, 64),
         text_filters=64,
         dropout=0.5,
+        image_augmentation=False,
     ):
         super().__init__()
         modalities = tuple(modalities)
@@ -167,7 +194,9 @@ class MultiModalCNN(nn.Module):
         if "image" in self.modalities:
             if image_size is None:
                 raise ValueError("image_size is required when the image modality is used.")
-            self.visual = VisualCNN(image_size, image_filters, hidden_units)
+            self.visual = VisualCNN(
+                image_size, image_filters, hidden_units, augment=image_augmentation
+            )
             width += self.visual.out_features
         if "text" in self.modalities:
             if embedding_dim is None:

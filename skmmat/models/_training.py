@@ -271,6 +271,7 @@ def rebuild_net(params, state, caller):
     net, arch, shapes, classes
     """
     arch = dict(state["architecture_"])
+    arch.setdefault("image_augmentation", False)  # model files written before the option
     arch["modalities"] = normalize_modalities(arch["modalities"], caller)
     arch["image_filters"] = normalize_filters(arch["image_filters"], caller)
     shapes = {m: tuple(int(s) for s in shape) for m, shape in state["input_shapes_"].items()}

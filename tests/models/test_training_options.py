@@ -134,3 +134,57 @@ def test_validation_groups_stay_on_one_side(small):
     few = X.assign(tweet=np.arange(120) % 3)  # three groups cannot hold out a tenth
     with pytest.raises(ValueError, match="validation groups"):
         clf.fit(few, y)
+
+
+# ----------------------------------------------------------------------------
+# image_augmentation
+# ----------------------------------------------------------------------------
+def test_image_augmentation_flips_and_shifts_training_batches_only():
+    from skmmat.models import VisualCNN
+
+    torch.manual_seed(0)
+    module = VisualCNN((16, 16), filters=(4,), hidden_units=4, augment=True)
+    seen = []
+    module.features.register_forward_pre_hook(lambda m, args: seen.append(args[0].clone()))
+    image = torch.rand(64, 3, 16, 16)
+    module.eval()
+    module(image)
+    torch.testing.assert_close(seen[-1], image)  # evaluation: the input as given
+    module.train()
+    module(image)
+    augmented = seen[-1]
+    assert augmented.shape == image.shape and not torch.equal(augmented, image)
+    # every augmented image is a flip and/or a shift of at most 2 px of its original
+    padded = torch.nn.functional.pad(image, (2, 2, 2, 2), mode="reflect")
+    for i in range(len(image)):
+        candidates = [
+            src[:, t : t + 16, u : u + 16]
+            for src in (padded[i], padded[i].flip(2))
+            for t in range(5)
+            for u in range(5)
+        ]
+        assert any(torch.equal(augmented[i], c) for c in candidates), i
+    flipped = sum(
+        not any(
+            torch.equal(augmented[i], padded[i][:, t : t + 16, u : u + 16])
+            for t in range(5)
+            for u in range(5)
+        )
+        for i in range(len(image))
+    )
+    assert 16 < flipped < 48  # about half of them flipped
+    module.augment = False
+    module(image)
+    torch.testing.assert_close(seen[-1], image)
+
+
+def test_image_augmentation_is_a_seeded_training_option(imbalanced, small):
+    X, y = imbalanced
+    plain = image_cnn(small, patience=None).fit(X, y)
+    one = image_cnn(small, patience=None, image_augmentation=True).fit(X, y)
+    two = image_cnn(small, patience=None, image_augmentation=True).fit(X, y)
+    np.testing.assert_array_equal(one.predict_proba(X), two.predict_proba(X))  # seeded
+    assert not np.allclose(one.predict_proba(X), plain.predict_proba(X))
+    assert one.architecture_["image_augmentation"] and not plain.architecture_["image_augmentation"]
+    # prediction does not augment: the same rows give the same probabilities
+    np.testing.assert_array_equal(one.predict_proba(X), one.predict_proba(X))
