@@ -142,6 +142,11 @@ def parse_args(argv=None):
         help="random flips and shifts of the training images (image_augmentation)",
     )
     parser.add_argument(
+        "--image-batch-norm",
+        action="store_true",
+        help="batch normalisation after each Visual-CNN convolution (image_batch_norm)",
+    )
+    parser.add_argument(
         "--vectors", default="glove-6b-50d", help="word vectors: bundled name or a GloVe text file"
     )
     parser.add_argument(
@@ -313,6 +318,8 @@ def training_options(args):
         options["image_standardization"] = True
     if args.image_augmentation:
         options["image_augmentation"] = True
+    if args.image_batch_norm:
+        options["image_batch_norm"] = True
     return options
 
 

@@ -62,6 +62,11 @@ def _build_parser():
         action="store_true",
         help="random flips and shifts of the training images (image_augmentation)",
     )
+    common.add_argument(
+        "--image-batch-norm",
+        action="store_true",
+        help="batch normalisation after each Visual-CNN convolution (image_batch_norm)",
+    )
 
     demo = sub.add_parser(
         "demo",
@@ -177,6 +182,8 @@ def _classifier_params(args, default_epochs):
         params["image_standardization"] = True
     if args.image_augmentation:
         params["image_augmentation"] = True
+    if args.image_batch_norm:
+        params["image_batch_norm"] = True
     return params
 
 

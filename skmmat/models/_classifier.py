@@ -32,6 +32,7 @@ _ARCHITECTURE_PARAMS = (
     "text_filters",
     "dropout",
     "image_augmentation",
+    "image_batch_norm",
 )
 
 # Parameters that do not change what a training run computes (left out of the
@@ -163,6 +164,10 @@ class MultiModalCNNClassifier(InferenceMixin, FittedStateMixin, ClassifierMixin,
         flipped left to right with probability 1/2 and shifted by up to an
         eighth of its side (reflected at the borders). Validation,
         prediction and the attacks' gradients see the images as given.
+    image_batch_norm : bool, default=False
+        Batch normalisation after each Visual-CNN convolution (batch
+        statistics while training, running statistics at prediction and
+        for the attacks' gradients). The paper's network has none.
     validation_groups : str or None, default=None
         Column of ``X`` whose equal values stay on one side of the early
         stopping split, for instance ``"tweet_id"`` so that two image-tweet
@@ -249,6 +254,7 @@ class MultiModalCNNClassifier(InferenceMixin, FittedStateMixin, ClassifierMixin,
         "monitor": [StrOptions(set(MONITORS))],
         "image_standardization": ["boolean"],
         "image_augmentation": ["boolean"],
+        "image_batch_norm": ["boolean"],
         "validation_groups": [str, None],
     }
 
@@ -277,6 +283,7 @@ class MultiModalCNNClassifier(InferenceMixin, FittedStateMixin, ClassifierMixin,
         monitor="valid_loss",
         image_standardization=False,
         image_augmentation=False,
+        image_batch_norm=False,
         validation_groups=None,
     ):
         self.modalities = modalities
@@ -302,6 +309,7 @@ class MultiModalCNNClassifier(InferenceMixin, FittedStateMixin, ClassifierMixin,
         self.monitor = monitor
         self.image_standardization = image_standardization
         self.image_augmentation = image_augmentation
+        self.image_batch_norm = image_batch_norm
         self.validation_groups = validation_groups
 
     def __sklearn_tags__(self):

@@ -44,25 +44,34 @@ class VisualCNN(nn.Module):
     The buffers ``image_mean`` and ``image_std`` (shape ``(1, in_channels,
     1, 1)``, zeros and ones by default) standardise the input first.
 
-    With ``augment=True`` and the module in training mode, each image of a
-    batch is flipped left to right with probability 1/2 and shifted by up
-    to an eighth of its height and width (reflected at the borders); in
-    evaluation mode (prediction, gradients for the attacks) the input is
-    used as given.
+    With ``batch_norm=True`` each convolution is followed by a
+    :class:`~torch.nn.BatchNorm2d` (batch statistics in training mode, running
+    statistics in evaluation mode). With ``augment=True`` and the module in
+    training mode, each image of a batch is flipped left to right with
+    probability 1/2 and shifted by up to an eighth of its height and width
+    (reflected at the borders); in evaluation mode (prediction, gradients
+    for the attacks) the input is used as given.
     """
 
-    def __init__(self, image_size, filters=(32, 64), hidden_units=64, in_channels=3, augment=False):
+    def __init__(
+        self,
+        image_size,
+        filters=(32, 64),
+        hidden_units=64,
+        in_channels=3,
+        augment=False,
+        batch_norm=False,
+    ):
         super().__init__()
         self.augment = bool(augment)
         height, width = (int(s) for s in image_size)
         layers = []
         channels = in_channels
         for n_filters in filters:
-            layers += [
-                nn.Conv2d(channels, int(n_filters), kernel_size=3, padding=1),
-                nn.ReLU(),
-                nn.MaxPool2d(2),
-            ]
+            layers.append(nn.Conv2d(channels, int(n_filters), kernel_size=3, padding=1))
+            if batch_norm:
+                layers.append(nn.BatchNorm2d(int(n_filters)))
+            layers += [nn.ReLU(), nn.MaxPool2d(2)]
             channels = int(n_filters)
             height, width = height // 2, width // 2
         if height < 1 or width < 1:
@@ -161,6 +170,8 @@ class MultiModalCNN(nn.Module):
     image_augmentation : bool, default=False
         Random flips and shifts of the training images (see
         :class:`VisualCNN`).
+    image_batch_norm : bool, default=False
+        Batch normalisation after each Visual-CNN convolution.
 
     Notes
     -----
@@ -181,6 +192,7 @@ class MultiModalCNN(nn.Module):
         text_filters=64,
         dropout=0.5,
         image_augmentation=False,
+        image_batch_norm=False,
     ):
         super().__init__()
         modalities = tuple(modalities)
@@ -195,7 +207,11 @@ class MultiModalCNN(nn.Module):
             if image_size is None:
                 raise ValueError("image_size is required when the image modality is used.")
             self.visual = VisualCNN(
-                image_size, image_filters, hidden_units, augment=image_augmentation
+                image_size,
+                image_filters,
+                hidden_units,
+                augment=image_augmentation,
+                batch_norm=image_batch_norm,
             )
             width += self.visual.out_features
         if "text" in self.modalities:

@@ -271,7 +271,9 @@ def rebuild_net(params, state, caller):
     net, arch, shapes, classes
     """
     arch = dict(state["architecture_"])
-    arch.setdefault("image_augmentation", False)  # model files written before the option
+    # model files written before these options
+    arch.setdefault("image_augmentation", False)
+    arch.setdefault("image_batch_norm", False)
     arch["modalities"] = normalize_modalities(arch["modalities"], caller)
     arch["image_filters"] = normalize_filters(arch["image_filters"], caller)
     shapes = {m: tuple(int(s) for s in shape) for m, shape in state["input_shapes_"].items()}

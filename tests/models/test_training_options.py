@@ -188,3 +188,31 @@ def test_image_augmentation_is_a_seeded_training_option(imbalanced, small):
     assert one.architecture_["image_augmentation"] and not plain.architecture_["image_augmentation"]
     # prediction does not augment: the same rows give the same probabilities
     np.testing.assert_array_equal(one.predict_proba(X), one.predict_proba(X))
+
+
+# ----------------------------------------------------------------------------
+# image_batch_norm
+# ----------------------------------------------------------------------------
+def test_image_batch_norm_follows_each_convolution_and_uses_running_stats_to_predict(
+    imbalanced, small, tmp_path
+):
+    X, y = imbalanced
+    clf = image_cnn(small, patience=None, image_batch_norm=True).fit(X, y)
+    layers = list(clf.net_.module_.visual.features)
+    kinds = [type(layer).__name__ for layer in layers]
+    assert kinds == ["Conv2d", "BatchNorm2d", "ReLU", "MaxPool2d"] * 2
+    norm = layers[1]
+    assert norm.num_batches_tracked > 0  # trained on batch statistics
+    running = norm.running_mean.clone()
+    first = clf.predict_proba(X)
+    # prediction and the attacks' gradient use the running statistics, unchanged
+    clf.loss_gradient(X, y)
+    torch.testing.assert_close(norm.running_mean, running)
+    # a batch of 5 rows gets the probabilities it gets among 160 (batch statistics would not)
+    np.testing.assert_allclose(clf.predict_proba(X.iloc[:5]), first[:5], atol=1e-6)
+    plain = image_cnn(small, patience=None).fit(X, y)
+    assert "BatchNorm2d" not in [type(m).__name__ for m in plain.net_.module_.modules()]
+    # saved and loaded with its running statistics
+    save_model(clf, tmp_path / "bn.safetensors")
+    loaded = load_model(tmp_path / "bn.safetensors")
+    np.testing.assert_array_equal(loaded.predict_proba(X), first)
