@@ -219,3 +219,12 @@ def test_landing_page_links_install_guide_api_examples_results(built_docs):
     text = html_module.unescape(re.sub(r"<[^>]+>", "", html))
     assert 'pip install torch==2.13.0 -e ".[glove]" && skmmat demo' in text
     assert "SMARTCOMP" in html and "pipeline.svg" in html
+
+
+def test_reexported_constants_show_their_own_comment(built_docs):
+    page = built_docs / "generated" / "skmmat.datasets.CRISISMMD_EVENTS.html"
+    html = page.read_text(encoding="utf-8")
+    assert "The seven disasters of CrisisMMD v2.0" in html
+    assert "immutable sequence" not in html  # not tuple's own docstring
+    api = (built_docs / "api.html").read_text(encoding="utf-8")
+    assert "immutable sequence" not in api
