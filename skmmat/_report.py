@@ -178,9 +178,14 @@ def case_study_markdown(study):
     for k, ex in enumerate(study.examples, 1):
         lines += [f"**Tweet {k}** (test row {ex.row}, true label: {ex.label})", ""]
         if ex.tokens is not None:
+            changed = set(ex.substituted)
             marked = [
-                f"~~{a}~~ **{b}**" if i in ex.substituted else a
-                for i, (a, b) in enumerate(zip(ex.tokens, ex.tokens_adv, strict=True))
+                b
+                if i not in changed
+                else f"~~{ex.tokens[i]}~~ **{b}**"
+                if i < len(ex.tokens)
+                else f"**{b}**"
+                for i, b in enumerate(ex.tokens_adv)
             ]
             lines += [f"- original: {' '.join(ex.tokens)}", f"- adversarial: {' '.join(marked)}"]
         lines += ["", "| model | original | adversarial |", "|---|---|---|"]

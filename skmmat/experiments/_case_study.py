@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import zip_longest
 
 import numpy as np
 
@@ -47,9 +48,8 @@ class CaseExample:
         """Positions of the words the attack replaced."""
         if self.tokens is None:
             return ()
-        return tuple(
-            i for i, (a, b) in enumerate(zip(self.tokens, self.tokens_adv, strict=True)) if a != b
-        )
+        pairs = zip_longest(self.tokens, self.tokens_adv)
+        return tuple(i for i, (a, b) in enumerate(pairs) if a != b)
 
 
 @dataclass
