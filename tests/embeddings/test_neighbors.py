@@ -45,6 +45,9 @@ def test_building_the_graph_keeps_torchs_thread_count(tmp_path):
 
 
 def test_ann_recall_disk_cache_and_auto(glove, tmp_path, monkeypatch):
+    # a graph of the same table built by an earlier test in this process would be an
+    # in-memory hit, and nothing would be written to this test's cache folder
+    monkeypatch.setattr(_neighbors, "_GRAPH_CACHE", {})
     table = WordVectors(glove.words[:20000], glove.vectors[:20000])
     cache = tmp_path / "ann-cache"
     rows = np.random.default_rng(1).choice(len(table), size=400, replace=False)
