@@ -7,7 +7,7 @@ from itertools import zip_longest
 
 import numpy as np
 
-from ..metrics import adversarial_predictions
+from ..adversarial import craft_adversarial
 from ..metrics._adversarial import _split
 
 __all__ = ["CaseExample", "CaseStudy", "case_study"]
@@ -141,14 +141,10 @@ def case_study(
     if isinstance(n_examples, bool) or not isinstance(n_examples, int) or n_examples < 1:
         raise ValueError(f"n_examples must be a positive integer, got {n_examples!r}.")
     y = np.asarray(y)
-    pre, _ = _split(estimators[attacked])
-    Xt = X if pre is None else pre.transform(X)
-    _, X_adv = adversarial_predictions(
-        estimators[attacked],
-        X,
-        y,
-        image_perturber=image_perturber,
-        text_perturber=text_perturber,
+    pre, source = _split(estimators[attacked])
+    Xt = X if pre is None else pre.transform(X)  # once, for the attack and every model
+    X_adv = craft_adversarial(
+        source, Xt, y, image_perturber=image_perturber, text_perturber=text_perturber
     )
     answers = {}
     for name, estimator in estimators.items():
