@@ -66,6 +66,7 @@ from sklearn.model_selection import (
 from sklearn.pipeline import make_pipeline
 
 from skmmat import load_crisismmd, make_crisis_tweets
+from skmmat.cli import add_training_arguments, training_options
 from skmmat.datasets import crisismmd_train_test_split
 from skmmat.experiments import (
     PAPER_TABLE1,
@@ -125,27 +126,7 @@ def parse_args(argv=None):
         "when n_rounds > 1 and refits from scratch for Algorithm 1's single round",
     )
     parser.add_argument("--epochs", type=int, default=50, help="max_epochs (default 50)")
-    parser.add_argument(
-        "--class-weight",
-        choices=["none", "balanced"],
-        default="none",
-        help="the classifiers' class_weight (default none, as in the paper)",
-    )
-    parser.add_argument(
-        "--image-standardization",
-        action="store_true",
-        help="standardise the image channels inside the networks (image_standardization)",
-    )
-    parser.add_argument(
-        "--image-augmentation",
-        action="store_true",
-        help="random flips and shifts of the training images (image_augmentation)",
-    )
-    parser.add_argument(
-        "--image-batch-norm",
-        action="store_true",
-        help="batch normalisation after each Visual-CNN convolution (image_batch_norm)",
-    )
+    add_training_arguments(parser)
     parser.add_argument(
         "--vectors", default="glove-6b-50d", help="word vectors: bundled name or a GloVe text file"
     )
@@ -307,20 +288,6 @@ def run_split(X_tr, y_tr, X_te, y_te, models, params, args, *, dataset="crisismm
                 }
             )
     return records
-
-
-def training_options(args):
-    """The classifier parameters set from the command line, beyond the paper's."""
-    options = {}
-    if args.class_weight != "none":
-        options["class_weight"] = args.class_weight
-    if args.image_standardization:
-        options["image_standardization"] = True
-    if args.image_augmentation:
-        options["image_augmentation"] = True
-    if args.image_batch_norm:
-        options["image_batch_norm"] = True
-    return options
 
 
 def baseline_record(model, scores, seconds):
