@@ -20,10 +20,11 @@ Figures
    plain ``MultiModalCNNClassifier`` fit, ``patience=None`` and the same
    ``max_epochs`` and data (the floor is about 3: fit, perturb, refit on 2n).
 3. Candidate sets (``n_candidates=10``) of the whole CrisisMMD vocabulary
-   against the 400,000-word GloVe table: cold approximate search (pynndescent
-   graph built into an empty cache, numba compilation included), cached
-   approximate search (graph read back from disk), exact search, and the
-   recall@10 of the approximate candidates against the exact ones.
+   against the 400,000-word GloVe table: the default search (exact for this
+   table) in a fresh process with an empty cache, then read back from the
+   on-disk cache; the approximate search cold (pynndescent graph built into
+   an empty cache, numba compilation included) and cached (graph read back
+   from disk), and the recall@10 of its candidates against the exact ones.
 4. ``FGSMPerturber`` against the adversarial-robustness-toolbox (ART)
    ``FastGradientMethod`` on the same torch module and batch: output
    difference and time ratio (skipped when ART is not installed:

@@ -154,8 +154,14 @@ def markdown_report(meta, cfg, figures, details):
             f"Vocabulary: {d['source']}, tokenized with `tokenize_tweet` (no truncation): "
             f"{d['vocabulary']} distinct tokens, {d['known_words']} in the {d['table_words']}-word "
             f"table. Table load {d['load_s']:.2f} s, fingerprint {d['fingerprint_s']:.2f} s (not "
-            f"in the figures). Cold = numba compilation of pynndescent ({d['jit_s']:.1f} s, once "
-            f"per process) + graph build and lookup ({d['build_s']:.1f} s). Cached runs: "
+            f"in the figures). The default search ({d['default_algorithm']} for this table, "
+            f"{d['threads']} torch threads): {d['exact_s']:.1f} s cold, "
+            f"{d['exact_memo_s']:.3f} s again in the same process, and read back from the "
+            "on-disk cache in "
+            + ", ".join(f"{t:.3f}" for t in d["exact_cached_all_s"])
+            + f" s. The approximate graph: cold = numba compilation of pynndescent "
+            f"({d['jit_s']:.1f} s, once per process) + graph build and lookup "
+            f"({d['build_s']:.1f} s); cached runs "
             + ", ".join(f"{t:.2f}" for t in d["cached_all_s"])
             + f" s. {d['words_below_full_recall']} words miss at least one exact neighbour."
             + (

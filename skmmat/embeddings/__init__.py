@@ -12,9 +12,9 @@ word, its nearest neighbours in the same table):
   milliseconds.
 * :func:`nearest_neighbors` returns each requested word's ``n_neighbors``
   closest other words, by exact search or with an approximate k-NN graph built
-  by :mod:`pynndescent`. The graph of a whole table is built once and cached on
-  disk under a key derived from the table's content, so every later
-  transform, fit and process reuses it. :func:`match_rows` finds the row of
+  by :mod:`pynndescent`. Exact neighbours, and the graph of a whole table, are
+  kept on disk under keys derived from the table's content, so every later
+  transform, fit and process reuses them. :func:`match_rows` finds the row of
   given vectors in a table.
 """
 

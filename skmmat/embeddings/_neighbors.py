@@ -2,9 +2,10 @@
 
 :func:`nearest_neighbors` returns each requested word's ``n_neighbors``
 closest other words, by exact search or with an approximate k-NN graph built
-by :mod:`pynndescent`. Exact results are remembered per process; the graph of
-a whole table is built once and cached on disk under a key derived from the
-table's content, so every later transform, fit and process reuses it.
+by :mod:`pynndescent`. Exact results are remembered per process and kept in
+the on-disk cache; the graph of a whole table is built once and cached on disk
+too, both under keys derived from the table's content, so every later
+transform, fit and process reuses them.
 :func:`match_rows` finds the table row of given vectors, with the same
 blocked search.
 """
@@ -61,9 +62,11 @@ def nearest_neighbors(
         by pynndescent, from memory or the on-disk cache, and builds and
         caches it the first time (about 100 s for 400,000 words on 2 cores).
         ``"auto"`` searches exactly in tables of up to 500,000 words (such
-        as the bundled GloVe 6B table: about 2.5 ms per word on 2 cores, each
-        word searched once per process and then remembered) and uses the
-        graph for larger ones (GloVe Twitter's 1.2 million words). The choice
+        as the bundled GloVe 6B table: about 0.4 ms per word on 2 cores, so
+        about 4 s for the 10,000 words of CrisisMMD) and uses the graph for
+        larger ones (GloVe Twitter's 1.2 million words). Exact neighbours are
+        kept in memory and in the on-disk cache, so each word of a table is
+        searched once per machine and read back after that. The choice
         depends on the table alone, never on what is cached, so the same data
         always gets the same candidates.
     random_state : int, default=0
@@ -71,7 +74,7 @@ def nearest_neighbors(
     n_jobs : int, optional
         Threads for graph construction.
     cache_dir : str or path-like, optional
-        See :func:`get_cache_dir`.
+        Where exact neighbours and graphs are kept; see :func:`get_cache_dir`.
 
     Returns
     -------
@@ -118,46 +121,101 @@ def nearest_neighbors(
         # data always gets the same candidate sets
         algorithm = "exact" if len(table) <= _EXACT_MAX_WORDS else "ann"
     if algorithm == "exact":
-        return _exact_memoized(table, rows, n_neighbors, metric)
+        return _exact_memoized(table, rows, n_neighbors, metric, cache_dir)
     graph_idx, graph_dist = _knn_graph(table, n_neighbors, metric, random_state, n_jobs, cache_dir)
     return _drop_self(graph_idx[rows], graph_dist[rows], rows, n_neighbors)
 
 
-def _exact_memoized(table, rows, k, metric):
-    """Exact neighbours, each row searched once per process and table.
+def _exact_memoized(table, rows, k, metric, cache_dir):
+    """Exact neighbours, each row searched once per table and machine.
 
     Adversarial training and evaluation ask for the same words again and
-    again (train, white-box test, transfer test, every round); the memo makes
-    every request after the first a lookup.
+    again (train, white-box test, transfer test, every round, every process
+    of a parallel grid search). Found rows are remembered in memory and in
+    one file per table, metric and ``k`` in the on-disk cache; a request
+    searches only the rows neither holds.
     """
     key = (table.fingerprint, metric, k)
+    path = get_cache_dir(cache_dir) / "neighbors" / _exact_file(table, metric, k)
     with _LOCK:
-        memo = _EXACT_MEMO.setdefault(key, {})
-        missing = np.array([r for r in np.unique(rows).tolist() if r not in memo], dtype=np.int64)
+        memo = _EXACT_MEMO.get(key)
+        if memo is None:
+            memo = _EXACT_MEMO[key] = {}
+        missing = _missing(memo, rows)
+        if missing.size and path not in _EXACT_READ:
+            _EXACT_READ.add(path)
+            memo.update(_read_exact_file(path, k))
+            missing = _missing(memo, rows)
     if missing.size:
         idx, dist = _exact_neighbors(table.vectors, missing, k, metric)
         with _LOCK:
             memo.update(zip(missing.tolist(), zip(idx, dist, strict=True), strict=True))
+            _write_exact_file(path, memo, k)
     found = [memo[r] for r in rows.tolist()]
     return np.stack([f[0] for f in found]), np.stack([f[1] for f in found])
 
 
-#: elements of one (queries x table words) distance block: 16 M floats, 64 MB
-_BLOCK_ELEMENTS = 1 << 24
+def _missing(memo, rows):
+    return np.array([r for r in np.unique(rows).tolist() if r not in memo], dtype=np.int64)
 
 
-def _block_rows(n_words):
-    """Queries per distance block, bounding its memory whatever the table's size."""
-    return max(1, _BLOCK_ELEMENTS // max(1, n_words))
+#: version of the exact search's results on disk; bump it when they change
+_EXACT_FORMAT = 1
+#: files of exact neighbours read into the memo in this process
+_EXACT_READ: set = set()
+
+
+def _exact_file(table, metric, k):
+    return f"{table.fingerprint}-{metric}-k{k}-exact-v{_EXACT_FORMAT}.npz"
+
+
+def _read_exact_file(path, k):
+    """Rows found by earlier searches, as ``{row: (indices, distances)}``."""
+    if not path.is_file():
+        return {}
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            rows, idx, dist = data["rows"], data["indices"], data["distances"]
+    except (OSError, ValueError, KeyError, EOFError):
+        return {}  # a damaged file is searched again and rewritten
+    if idx.shape != (len(rows), k) or dist.shape != idx.shape:
+        return {}
+    return dict(zip(rows.tolist(), zip(idx, dist, strict=True), strict=True))
+
+
+def _write_exact_file(path, memo, k):
+    """Store ``memo`` with the rows another process may have added meanwhile."""
+    merged = {**_read_exact_file(path, k), **memo}
+    rows = np.array(sorted(merged), dtype=np.int64)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+    np.savez(
+        tmp,
+        rows=rows,
+        indices=np.stack([merged[r][0] for r in rows.tolist()]),
+        distances=np.stack([merged[r][1] for r in rows.tolist()]),
+    )
+    os.replace(tmp, path)
+
+
+#: queries per block of the exact search
+_QUERY_BLOCK = 512
+#: table rows per block: a (512 x 4096) distance block, 8 MB, stays in cache
+_TABLE_BLOCK = 4096
 
 
 def _exact_neighbors(vectors, rows, k, metric):
     """Brute-force k nearest other rows of ``rows``, closest first.
 
-    Blocks of queries are searched against the whole table with one matrix
-    product and ``torch.topk`` each (several times faster than numpy's
-    argpartition, multi-threaded, and no int64 index matrix of the block's
-    size); a block holds :data:`_BLOCK_ELEMENTS` distances at most.
+    Each block of queries keeps its best ``k`` so far and walks the table a
+    cache-sized block of rows at a time: one matrix product gives the block's
+    squared distances less the query's constant ``|q|^2`` (the table is
+    augmented with ``|x|^2``, so no other pass over the block is needed), and
+    only queries with a distance in the block under their current ``k``-th
+    best are merged (``torch.topk`` on their rows alone). On 2 cores this
+    searches a word against the 400,000 words of GloVe 6B in about 0.4 ms
+    (0.7 ms on one thread), about four times faster than one ``topk`` over
+    whole rows of distances.
     """
     import torch
 
@@ -168,19 +226,38 @@ def _exact_neighbors(vectors, rows, k, metric):
     if metric == "cosine":
         data = data / data.norm(dim=1, keepdim=True).clamp_min(1e-12)
     sq = torch.einsum("ij,ij->i", data, data)
+    # |q - x|^2 - |q|^2 = [q, 1] . [-2x, |x|^2]
+    table_aug = torch.cat([data * -2.0, sq[:, None]], dim=1)
+    n_words = len(data)
+    width = min(_TABLE_BLOCK, n_words)
     out_idx = np.empty((rows.size, k), np.int64)
     out_dist = np.empty((rows.size, k), np.float32)
-    chunk = _block_rows(len(data))
     with torch.no_grad():
-        for start in range(0, rows.size, chunk):
-            q = torch.from_numpy(rows[start : start + chunk])
-            # squared euclidean distance less the query's constant |q|^2, in place
-            d2 = data[q] @ data.T
-            d2.mul_(-2.0).add_(sq)
-            d2[torch.arange(len(q)), q] = torch.inf  # the word itself
-            part_d, part = torch.topk(d2, k, dim=1, largest=False, sorted=False)
-            part_d = (part_d + sq[q, None]).clamp_min_(0.0).numpy()
-            part = part.numpy()
+        for start in range(0, rows.size, _QUERY_BLOCK):
+            q = torch.from_numpy(rows[start : start + _QUERY_BLOCK])
+            queries = torch.cat([data[q], torch.ones(len(q), 1)], dim=1)
+            best_d = torch.full((len(q), k), torch.inf)
+            best_i = torch.zeros((len(q), k), dtype=torch.int64)
+            block = torch.empty(len(q), width)
+            for first in range(0, n_words, width):
+                stop = min(first + width, n_words)
+                d2 = block[:, : stop - first]
+                torch.mm(queries, table_aug[first:stop].T, out=d2)
+                own = ((q >= first) & (q < stop)).nonzero().squeeze(1)
+                d2[own, q[own] - first] = torch.inf  # the word itself
+                # "<=" keeps ties with the k-th best, which the row order breaks below
+                hit = (d2.amin(dim=1) <= best_d[:, -1]).nonzero().squeeze(1)
+                if hit.numel() == 0:
+                    continue
+                kk = min(k, stop - first)
+                part_d, part_i = torch.topk(d2[hit], kk, dim=1, largest=False, sorted=False)
+                cand_d = torch.cat([best_d[hit], part_d], dim=1)
+                cand_i = torch.cat([best_i[hit], part_i + first], dim=1)
+                _, keep = torch.topk(cand_d, k, dim=1, largest=False, sorted=False)
+                best_d[hit] = torch.gather(cand_d, 1, keep)
+                best_i[hit] = torch.gather(cand_i, 1, keep)
+            part_d = (best_d + sq[q, None]).clamp_min_(0.0).numpy()
+            part = best_i.numpy()
             # closest first, ties by row number
             order = np.lexsort((part, part_d), axis=1)
             idx = np.take_along_axis(part, order, axis=1)
@@ -190,6 +267,15 @@ def _exact_neighbors(vectors, rows, k, metric):
             out_idx[start : start + len(q)] = idx
             out_dist[start : start + len(q)] = dist
     return out_idx, out_dist
+
+
+#: elements of one (queries x table words) distance block of :func:`match_rows`: 64 MB
+_BLOCK_ELEMENTS = 1 << 24
+
+
+def _block_rows(n_words):
+    """Queries per distance block, bounding its memory whatever the table's size."""
+    return max(1, _BLOCK_ELEMENTS // max(1, n_words))
 
 
 def match_rows(table, queries, *, caller="WordSubstitutionPerturber"):

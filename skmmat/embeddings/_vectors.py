@@ -30,7 +30,7 @@ _LOCK = threading.RLock()
 
 
 def get_cache_dir(cache_dir=None):
-    """Return the folder skmmat caches converted tables and k-NN graphs in.
+    """Return the folder skmmat caches converted tables, neighbours and k-NN graphs in.
 
     Parameters
     ----------

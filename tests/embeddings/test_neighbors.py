@@ -17,6 +17,9 @@ from skmmat.embeddings import (
     nearest_neighbors,
 )
 
+# exact neighbours are kept in the on-disk cache: keep them out of the real one
+pytestmark = pytest.mark.usefixtures("tmp_cache")
+
 
 class _NoGraphBuilding(Exception):
     """Raised by the stand-in for pynndescent.NNDescent when building is forbidden."""
@@ -194,6 +197,64 @@ def test_exact_neighbors_small_table_and_ties():
     assert idx.shape == (2, 1)  # rows are flattened
 
 
+def test_exact_search_in_small_blocks_gives_the_same_neighbours(glove5k, monkeypatch):
+    rng = np.random.default_rng(1)
+    rows = np.concatenate([rng.choice(len(glove5k), size=30, replace=False), [0, 4999, 4998]])
+    for metric in METRICS:
+        whole = _neighbors._exact_neighbors(glove5k.vectors, rows, 10, metric)
+        # 7-row table blocks (the last one, of 5000 % 7 = 2 rows, holds fewer than k),
+        # 4-query blocks: every query's own row falls in some block
+        monkeypatch.setattr(_neighbors, "_TABLE_BLOCK", 7)
+        monkeypatch.setattr(_neighbors, "_QUERY_BLOCK", 4)
+        blocked = _neighbors._exact_neighbors(glove5k.vectors, rows, 10, metric)
+        monkeypatch.undo()
+        np.testing.assert_array_equal(blocked[0], whole[0])
+        np.testing.assert_allclose(blocked[1], whole[1], rtol=1e-5, atol=1e-6)
+        ref = np.sort(brute_force(glove5k.vectors, rows, metric), axis=1)[:, :10]
+        np.testing.assert_allclose(whole[1], ref, rtol=1e-4, atol=1e-5)
+
+
+def test_exact_neighbours_are_kept_on_disk_and_searched_once(glove5k, tmp_path, monkeypatch):
+    searched = []
+    search = _neighbors._exact_neighbors
+
+    def recording(vectors, rows, k, metric):
+        searched.append(rows.tolist())
+        return search(vectors, rows, k, metric)
+
+    def fresh_process():
+        monkeypatch.setattr(_neighbors, "_EXACT_MEMO", {})
+        monkeypatch.setattr(_neighbors, "_EXACT_READ", set())
+
+    monkeypatch.setattr(_neighbors, "_exact_neighbors", recording)
+    fresh_process()
+    first = nearest_neighbors(glove5k, [5, 3, 5], 4, algorithm="exact", cache_dir=tmp_path)
+    assert searched == [[3, 5]]  # each distinct row once
+    (path,) = (tmp_path / "neighbors").iterdir()
+    assert path.name == f"{glove5k.fingerprint}-euclidean-k4-exact-v1.npz"
+
+    fresh_process()  # a new process reads the file and searches only the new row
+    again = nearest_neighbors(glove5k, [3, 5, 9], 4, algorithm="exact", cache_dir=tmp_path)
+    assert searched == [[3, 5], [9]]
+    np.testing.assert_array_equal(again[0][:2], first[0][[1, 0]])
+    np.testing.assert_array_equal(again[1][:2], first[1][[1, 0]])
+    with np.load(path) as data:
+        assert data["rows"].tolist() == [3, 5, 9]
+    # other k and metric: other files, searched afresh
+    nearest_neighbors(glove5k, [3], 5, algorithm="exact", cache_dir=tmp_path)
+    nearest_neighbors(glove5k, [3], 4, metric="cosine", algorithm="exact", cache_dir=tmp_path)
+    assert searched[2:] == [[3], [3]]
+    assert len(list((tmp_path / "neighbors").iterdir())) == 3
+
+    path.write_bytes(b"damaged")  # searched again and rewritten, never an error
+    fresh_process()
+    repaired = nearest_neighbors(glove5k, [9, 3], 4, algorithm="exact", cache_dir=tmp_path)
+    assert searched[4:] == [[3, 9]]
+    np.testing.assert_array_equal(repaired[0], again[0][[2, 0]])
+    with np.load(path) as data:
+        assert data["rows"].tolist() == [3, 9]
+
+
 def test_exact_neighbors_of_no_rows():
     table = WordVectors(["a", "b", "c"], [[0.0], [1.0], [3.0]])
     idx, dist = nearest_neighbors(table, [], n_neighbors=2)
@@ -251,7 +312,7 @@ def test_auto_searches_exactly_for_few_queries(glove5k, tmp_path, forbid_graph_b
     exact = nearest_neighbors(glove5k, rows, 10, algorithm="exact")
     np.testing.assert_array_equal(auto[0], exact[0])
     np.testing.assert_array_equal(auto[1], exact[1])
-    assert [p.name for p in (cache / "knn").iterdir()] == [stale.name]  # nothing written
+    assert [p.name for p in (cache / "knn").iterdir()] == [stale.name]  # no graph written
 
 
 def test_auto_builds_the_graph_for_large_tables(glove5k, tmp_path, monkeypatch):
