@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from ._inputs import encode_labels, frame_to_inputs
-from ._passes import batched_input_gradient, batched_proba, eval_logits
+from ._passes import batched_input_gradient, batched_proba, eval_batch_size, eval_logits
 
 __all__ = ["InferenceMixin"]
 
@@ -91,7 +91,7 @@ class InferenceMixin:
             inputs,
             device=self.net_.device,
             n_threads=self.n_threads,
-            batch_size=int(self.eval_batch_size),
+            batch_size=eval_batch_size(self.eval_batch_size, self.net_.device),
         )
 
     def predict(self, X):
@@ -141,5 +141,5 @@ class InferenceMixin:
             y_enc,
             device=self.net_.device,
             n_threads=self.n_threads,
-            batch_size=int(self.eval_batch_size),
+            batch_size=eval_batch_size(self.eval_batch_size, self.net_.device),
         )

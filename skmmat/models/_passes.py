@@ -8,7 +8,20 @@ import torch.nn.functional as F
 
 from .._torch_state import torch_threads
 
-__all__ = ["eval_logits", "batched_input_gradient", "batched_proba"]
+__all__ = ["eval_batch_size", "eval_logits", "batched_input_gradient", "batched_proba"]
+
+#: rows per evaluation pass under eval_batch_size="auto", by device type
+_AUTO_EVAL_BATCH = {"cpu": 32}
+#: ... and on any accelerator (cuda, mps, xpu)
+_AUTO_EVAL_BATCH_ACCELERATOR = 1024
+
+
+def eval_batch_size(value, device):
+    """Rows per evaluation pass: ``value``, or the device's size for ``"auto"``."""
+    if not (isinstance(value, str) and value == "auto"):
+        return int(value)
+    kind = torch.device(device).type if device is not None else "cpu"
+    return _AUTO_EVAL_BATCH.get(kind, _AUTO_EVAL_BATCH_ACCELERATOR)
 
 
 def _as_tensor(array, device):
@@ -42,7 +55,7 @@ def batched_proba(module, inputs, *, device, n_threads, batch_size):
     """Softmax probabilities over all rows of ``inputs``, ``batch_size`` rows a pass."""
     n = len(next(iter(inputs.values())))
     out = []
-    with torch_threads(n_threads), torch.no_grad():
+    with torch_threads(n_threads), torch.inference_mode():
         for part in _batches(n, batch_size):
             logits = eval_logits(module, {m: a[part] for m, a in inputs.items()}, device, None)
             out.append(torch.softmax(logits, dim=1).cpu().numpy())

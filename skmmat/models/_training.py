@@ -20,6 +20,7 @@ from .._torch_state import seeded_torch, torch_threads
 from ..callbacks import EpochProgress, TrainingCheckpoint, training_fingerprint
 from ._inputs import normalize_filters, normalize_modalities
 from ._modules import MultiModalCNN
+from ._passes import eval_batch_size
 
 __all__ = ["MONITORS", "build_net", "make_train_split", "rebuild_net", "train_net"]
 
@@ -164,7 +165,7 @@ def build_net(
         classes=list(range(n_classes)),
         iterator_train__shuffle=True,
         iterator_train__generator=generator,
-        iterator_valid__batch_size=int(params["eval_batch_size"]),
+        iterator_valid__batch_size=eval_batch_size(params["eval_batch_size"], params["device"]),
         device=params["device"],
         verbose=1 if verbose == 1 else 0,
         module__n_classes=n_classes,

@@ -134,6 +134,23 @@ def test_forward_logits_matches_predict_proba_and_restores_mode(fitted):
     np.testing.assert_array_equal(inputs["image"][0], np.stack(X["image"])[0].transpose(2, 0, 1))
 
 
+def test_eval_batch_size_auto_is_chosen_by_device(fitted):
+    from skmmat.models._passes import eval_batch_size
+
+    assert MultiModalCNNClassifier().eval_batch_size == "auto"
+    assert eval_batch_size("auto", "cpu") == eval_batch_size("auto", None) == 32
+    assert eval_batch_size("auto", torch.device("cpu")) == 32
+    assert eval_batch_size("auto", "cuda:1") == eval_batch_size("auto", "mps") == 1024
+    assert eval_batch_size(7, "cuda") == 7
+    clf, X, y = fitted
+    auto = clf.predict_proba(X)
+    odd = copy.deepcopy(clf).set_params(eval_batch_size=7)  # batches that split X unevenly
+    np.testing.assert_allclose(odd.predict_proba(X), auto, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        odd.loss_gradient(X, y)["image"], clf.loss_gradient(X, y)["image"], rtol=1e-4, atol=1e-7
+    )
+
+
 # ----------------------------------------------------------------------
 # reproducibility, cloning, pickling
 # ----------------------------------------------------------------------
@@ -400,6 +417,8 @@ def test_bad_input_raises_before_training(case, monkeypatch, small):
         ("verbose", -1),
         ("device", "not-a-device"),
         ("random_state", "seed"),
+        ("eval_batch_size", 0),
+        ("eval_batch_size", "big"),
     ],
 )
 def test_bad_params_raise_naming_the_parameter(param, value):

@@ -21,6 +21,25 @@ def test_visual_cnn_structure_and_output_shape():
     assert (out >= 0).all()  # ReLU after the fully-connected layer
 
 
+def test_visual_cnn_runs_channels_last_with_channels_first_semantics():
+    torch.manual_seed(0)
+    net = VisualCNN((16, 12), filters=(4, 8), hidden_units=6).eval()
+    net.image_mean.fill_(0.3)
+    net.image_std.fill_(0.5)
+    x = torch.rand(3, 3, 16, 12, requires_grad=True)
+    out = net(x)
+    # the reference: every layer on channels-first memory, flattened channel by channel
+    z = x.detach()
+    z = (z - 0.3) / 0.5
+    for layer in net.features:
+        z = layer(z)
+        assert z.is_contiguous()  # channels-first all the way
+    ref = torch.relu(net.fc(z.reshape(3, -1)))
+    torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-6)
+    (grad,) = torch.autograd.grad(out.sum(), x)
+    assert grad.shape == x.shape
+
+
 def test_visual_cnn_rejects_too_small_images():
     with pytest.raises(ValueError, match="too small"):
         VisualCNN((3, 3), filters=(4, 8))
