@@ -274,6 +274,24 @@ def test_input_is_not_mutated_and_other_columns_pass_through(mixed_frame):
         check_output(image)
 
 
+def test_in_memory_images_are_resized_in_the_calling_thread(mixed_frame, monkeypatch):
+    from skmmat.preprocessing import _image
+
+    pools = []
+
+    class Recording(_image.ThreadPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            pools.append(args)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(_image, "ThreadPoolExecutor", Recording)
+    arrays = pd.DataFrame({"image": [noise((40, 30, 3), seed=s) for s in range(6)]})
+    ImageResizer(n_jobs=2).fit_transform(arrays)
+    assert pools == []  # arrays: no thread pool
+    ImageResizer(n_jobs=2).fit_transform(mixed_frame)  # holds file paths
+    assert pools == [(2,)]
+
+
 def test_n_jobs_1_and_2_give_identical_outputs(mixed_frame):
     one = ImageResizer(n_jobs=1).fit_transform(mixed_frame)
     two = ImageResizer(n_jobs=2).fit_transform(mixed_frame)
