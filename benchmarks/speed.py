@@ -18,7 +18,9 @@ Figures
    over one ``clf.loss_gradient`` pass, same fitted MMN and batch.
 2. ``mmat_fit_over_mmn_fit``: ``AdversarialAugmentationWrapper`` fit over a
    plain ``MultiModalCNNClassifier`` fit, ``patience=None`` and the same
-   ``max_epochs`` and data (the floor is about 3: fit, perturb, refit on 2n).
+   ``max_epochs`` and data (the floor is about 3: fit, perturb, refit on 2n),
+   at 10 epochs and at 4 (``mmat_fit_over_mmn_fit_short``), where the round's
+   fixed passes weigh more.
 3. Candidate sets (``n_candidates=10``) of the whole CrisisMMD vocabulary
    against the 400,000-word GloVe table: the default search (exact for this
    table) in a fresh process with an empty cache, then read back from the
@@ -101,6 +103,7 @@ SIZES = {
         # early stopping ran Text-CNN for 13 to 18 epochs on three CrisisMMD events;
         # the passes MMAT adds (gradient, attack accuracy) cost a fixed ~2 epochs
         "mmat_epochs": 10,
+        "mmat_short_epochs": 4,
         "mmat_repeats": 3,
         "ann_table_words": None,
         "ann_text_rows": None,  # every text of the four events
@@ -125,6 +128,7 @@ SIZES = {
         "fgsm_repeats": 2,
         "mmat_rows": 64,
         "mmat_epochs": 1,
+        "mmat_short_epochs": 1,
         "mmat_repeats": 1,
         "ann_table_words": 20_000,
         "ann_text_rows": 256,

@@ -17,6 +17,7 @@ FIGURES = {
     "loss_gradient_throughput",
     "gradient_batch256_over_batch32",
     "mmat_fit_over_mmn_fit",
+    "mmat_fit_over_mmn_fit_short",
     "candidates_cold_s",
     "candidates_cached_s",
     "candidates_in_memory_s",

@@ -126,25 +126,24 @@ def markdown_report(meta, cfg, figures, details):
             + f" s: {b['ratio']:.2f}x the time (CPU time {b['cpu_ratio']:.2f}x).",
         ]
     if "mmat" in details:
-        d = details["mmat"]
-        lines += [
-            "",
-            "## 2. MMAT fit vs MMN fit",
-            "",
-            f"{d['rows']} rows, max_epochs={d['epochs']}. MMN fits: "
-            + ", ".join(f"{t:.1f}" for t in d["mmn_s"])
-            + " s; MMAT fits: "
-            + ", ".join(f"{t:.1f}" for t in d["mmat_s"])
-            + " s, of which the initial fit "
-            + ", ".join(f"{t:.1f}" for t in d["mmat_initial_fit_s"])
-            + " s and the round (crafting, attack accuracy, refit on 2n rows) "
-            + ", ".join(f"{t:.1f}" for t in d["mmat_round_s"])
-            + " s. Measured side by side with MMN fits, one "
-            f"`loss_gradient` pass over the {d['rows']} rows costs "
-            f"{d['pass_over_mmn_fit']['loss_gradient']:.2f} MMN fits and one `predict` pass "
-            f"(the round's attack accuracy) {d['pass_over_mmn_fit']['predict']:.2f}, so the "
-            "expected ratio is about 3 + those two.",
-        ]
+        lines += ["", "## 2. MMAT fit vs MMN fit"]
+        for d in details["mmat"].values():
+            lines += [
+                "",
+                f"{d['rows']} rows, max_epochs={d['epochs']}. MMN fits: "
+                + ", ".join(f"{t:.1f}" for t in d["mmn_s"])
+                + " s; MMAT fits: "
+                + ", ".join(f"{t:.1f}" for t in d["mmat_s"])
+                + " s, of which the initial fit "
+                + ", ".join(f"{t:.1f}" for t in d["mmat_initial_fit_s"])
+                + " s and the round (crafting, attack accuracy, refit on 2n rows) "
+                + ", ".join(f"{t:.1f}" for t in d["mmat_round_s"])
+                + " s. Measured side by side with MMN fits, one "
+                f"`loss_gradient` pass over the {d['rows']} rows costs "
+                f"{d['pass_over_mmn_fit']['loss_gradient']:.2f} MMN fits and one `predict` "
+                f"pass (the round's attack accuracy) {d['pass_over_mmn_fit']['predict']:.2f}, "
+                "so the expected ratio is about 3 + those two.",
+            ]
     if "candidates" in details:
         d = details["candidates"]
         lines += [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 
 from skmmat import GloveSequencer, ImageResizer, make_crisis_tweets
@@ -19,6 +20,10 @@ def bench_throughput(cfg, details):
     pipe = make_pipeline(
         ImageResizer(size=(size, size)), GloveSequencer(), mmn(cfg["fit_epochs"])
     ).fit(train[["image", "text"]], train["label"])
+    # a rate of the whole machine: the model on every core, as torch's own default gives a
+    # user (the benchmark's one thread elsewhere keeps its ratios robust to other jobs)
+    cores = os.cpu_count() or 1
+    pipe.set_params(multimodalcnnclassifier__n_threads=cores)
     raw = make_crisis_tweets(cfg["throughput_rows"], random_state=5)[["image", "text"]]
     times = [timed(lambda: pipe.predict(raw))[0] for _ in range(cfg["throughput_repeats"])]
     # share of each stage (one more run, step by step)
@@ -28,15 +33,16 @@ def bench_throughput(cfg, details):
         stages[name], Xt = timed(lambda step=step, Xt=Xt: step.transform(Xt))
     stages[pipe.steps[-1][0]], _ = timed(lambda: pipe.steps[-1][1].predict(Xt))
     n = len(raw)
-    details["throughput"] = {"rows": n, "predict_s": times, "stage_s": stages}
+    details["throughput"] = {"rows": n, "predict_s": times, "stage_s": stages, "threads": cores}
     return [
         figure(
             "raw_to_label_throughput",
             n / statistics.median(times),
             "tweets/s",
-            note=f"{n} demo rows (uint8 images of 72-96 px + text) through "
-            f"Pipeline(ImageResizer({size}x{size}), GloveSequencer, MMN).predict; median of "
-            f"{len(times)}",
+            (">=", 1000),
+            f"{n} demo rows (uint8 images of 72-96 px + text) through "
+            f"Pipeline(ImageResizer({size}x{size}), GloveSequencer, MMN).predict, the model "
+            f"on {cores} torch threads (one per core); median of {len(times)}",
             section=section,
         )
     ]
