@@ -11,7 +11,7 @@ import numbers
 import numpy as np
 import pandas as pd
 
-__all__ = ["check_dataframe", "check_array_column", "check_labels"]
+__all__ = ["check_dataframe", "check_array_cells", "check_array_column", "check_labels"]
 
 
 def check_dataframe(X, columns=(), *, caller="this estimator", allow_empty=False):
@@ -54,11 +54,85 @@ def check_dataframe(X, columns=(), *, caller="this estimator", allow_empty=False
     return X
 
 
+def check_array_cells(X, column, *, ndim, last_dim=None, caller="this estimator"):
+    """Validate a column of per-row arrays without stacking it.
+
+    Parameters
+    ----------
+    X : pandas.DataFrame
+        Frame holding ``column``.
+    column : str
+        Column whose cells are numeric arrays of identical shape.
+    ndim : int
+        Required number of dimensions of each cell.
+    last_dim : int, optional
+        Required size of the last axis of each cell.
+    caller : str
+        Name of the caller, used in error messages.
+
+    Returns
+    -------
+    cells : ndarray of shape (n_rows,), dtype object
+        The cells as numpy arrays (the frame's own arrays, not copies).
+    cell_shape : tuple of int
+        The shape every cell has.
+
+    Raises
+    ------
+    ValueError
+        If a cell is not an array of the right rank, shapes differ between
+        rows, or a value is not numeric or not finite (in float32). The
+        message names the column and the first offending row.
+    """
+    values = X[column].to_numpy()
+    if len(values) == 0:
+        raise ValueError(f"{caller}: column {column!r} has 0 rows.")
+    first_shape = None
+    cells = np.empty(len(values), dtype=object)
+    for i, cell in enumerate(values):
+        shape = np.shape(cell) if isinstance(cell, np.ndarray | list | tuple) else None
+        if shape is None or len(shape) != ndim:
+            raise ValueError(
+                f"{caller}: column {column!r}, row {X.index[i]!r}: expected an array with "
+                f"{ndim} dimensions, got {type(cell).__name__}"
+                + (f" of shape {shape}" if shape is not None else "")
+                + ". Did you forget a preprocessing step (ImageResizer / GloveSequencer)?"
+            )
+        if last_dim is not None and shape[-1] != last_dim:
+            raise ValueError(
+                f"{caller}: column {column!r}, row {X.index[i]!r}: expected the last axis "
+                f"to have size {last_dim}, got shape {shape}."
+            )
+        if first_shape is None:
+            first_shape = shape
+        elif shape != first_shape:
+            raise ValueError(
+                f"{caller}: column {column!r} holds arrays of different shapes: "
+                f"{first_shape} in the first row, {shape} in row {X.index[i]!r}."
+            )
+        try:
+            cell = np.asarray(cell)
+            if cell.dtype.kind not in "biuf":
+                raise TypeError(cell.dtype)
+            finite = np.isfinite(cell.astype(np.float32, copy=False)).all()
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"{caller}: column {column!r}, row {X.index[i]!r} holds non-numeric values."
+            ) from exc
+        if not finite:
+            raise ValueError(
+                f"{caller}: column {column!r}, row {X.index[i]!r} contains NaN or infinite values."
+            )
+        cells[i] = cell
+    return cells, tuple(first_shape)
+
+
 def check_array_column(X, column, *, ndim, last_dim=None, axes=None, caller="this estimator"):
     """Stack a column of per-row arrays into one float32 array.
 
-    The cells are written one by one into a single new array: one copy of
-    the column's data, whatever its dtype and whatever ``axes`` asks.
+    The cells, validated by :func:`check_array_cells`, are written one by one
+    into a single new array: one copy of the column's data, whatever its dtype
+    and whatever ``axes`` asks.
 
     Parameters
     ----------
@@ -84,51 +158,13 @@ def check_array_column(X, column, *, ndim, last_dim=None, axes=None, caller="thi
     Raises
     ------
     ValueError
-        If a cell is not an array of the right rank, shapes differ between
-        rows, or a value is not finite. The message names the column and the
-        first offending row.
+        As :func:`check_array_cells`.
     """
-    values = X[column].to_numpy()
-    if len(values) == 0:
-        raise ValueError(f"{caller}: column {column!r} has 0 rows.")
-    first_shape = None
-    for i, cell in enumerate(values):
-        shape = np.shape(cell) if isinstance(cell, np.ndarray | list | tuple) else None
-        if shape is None or len(shape) != ndim:
-            raise ValueError(
-                f"{caller}: column {column!r}, row {X.index[i]!r}: expected an array with "
-                f"{ndim} dimensions, got {type(cell).__name__}"
-                + (f" of shape {shape}" if shape is not None else "")
-                + ". Did you forget a preprocessing step (ImageResizer / GloveSequencer)?"
-            )
-        if last_dim is not None and shape[-1] != last_dim:
-            raise ValueError(
-                f"{caller}: column {column!r}, row {X.index[i]!r}: expected the last axis "
-                f"to have size {last_dim}, got shape {shape}."
-            )
-        if first_shape is None:
-            first_shape = shape
-        elif shape != first_shape:
-            raise ValueError(
-                f"{caller}: column {column!r} holds arrays of different shapes: "
-                f"{first_shape} in the first row, {shape} in row {X.index[i]!r}."
-            )
-    cell_shape = first_shape if axes is None else tuple(first_shape[a] for a in axes)
-    stacked = np.empty((len(values), *cell_shape), dtype=np.float32)
-    for i, cell in enumerate(values):
-        try:
-            cell = np.asarray(cell)
-            if cell.dtype.kind not in "biuf":
-                raise TypeError(cell.dtype)
-            stacked[i] = cell if axes is None else cell.transpose(axes)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(
-                f"{caller}: column {column!r}, row {X.index[i]!r} holds non-numeric values."
-            ) from exc
-        if not np.isfinite(stacked[i]).all():
-            raise ValueError(
-                f"{caller}: column {column!r}, row {X.index[i]!r} contains NaN or infinite values."
-            )
+    cells, shape = check_array_cells(X, column, ndim=ndim, last_dim=last_dim, caller=caller)
+    cell_shape = shape if axes is None else tuple(shape[a] for a in axes)
+    stacked = np.empty((len(cells), *cell_shape), dtype=np.float32)
+    for i, cell in enumerate(cells):
+        stacked[i] = cell if axes is None else cell.transpose(axes)
     return stacked
 
 

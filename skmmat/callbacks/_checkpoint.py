@@ -31,6 +31,10 @@ __all__ = ["CHECKPOINT_FORMAT", "TrainingCheckpoint", "training_fingerprint"]
 CHECKPOINT_FORMAT = 1
 
 
+#: rows per block of the data's hash
+_HASH_BLOCK = 1024
+
+
 def training_fingerprint(params, classes, shapes, inputs, y, *, start=None, n_before=0):
     """Hex digest identifying a training run: parameters, data and starting weights.
 
@@ -42,8 +46,8 @@ def training_fingerprint(params, classes, shapes, inputs, y, *, start=None, n_be
         Sorted class labels.
     shapes : dict
         Per-modality input shapes.
-    inputs : dict of str -> ndarray
-        The model inputs.
+    inputs : dict of str -> ndarray or RowColumn
+        The model inputs (hashed a block of rows at a time).
     y : ndarray
         Encoded labels.
     start : mapping of str -> torch.Tensor, optional
@@ -61,9 +65,13 @@ def training_fingerprint(params, classes, shapes, inputs, y, *, start=None, n_be
     digest.update(repr((np.asarray(classes).dtype.str, np.asarray(classes).tolist())).encode())
     digest.update(repr(sorted(shapes.items())).encode())
     for m in sorted(inputs):
-        arr = np.ascontiguousarray(inputs[m])
-        digest.update(f"{m}|{arr.dtype.str}|{arr.shape}\0".encode())
-        digest.update(memoryview(arr).cast("B"))
+        column = inputs[m]
+        digest.update(f"{m}|{np.dtype(column.dtype).str}|{tuple(column.shape)}\0".encode())
+        # block by block (a column of per-row cells is never stacked whole): the same
+        # bytes as the C-contiguous array
+        for first in range(0, len(column), _HASH_BLOCK):
+            block = np.ascontiguousarray(column[first : first + _HASH_BLOCK])
+            digest.update(memoryview(block).cast("B"))
     digest.update(np.ascontiguousarray(y, dtype=np.int64).tobytes())
     digest.update(f"start|{n_before}\0".encode())
     if start is not None:

@@ -34,6 +34,10 @@ class InferenceMixin:
             ``"text"``: ``(n, n_words, embedding_dim)``, for the modalities in
             use; the input of :meth:`forward_logits`.
         """
+        return {m: np.asarray(column) for m, column in self._row_inputs(X).items()}
+
+    def _row_inputs(self, X):
+        """Validated model inputs that the passes read a batch of rows at a time."""
         check_is_fitted(self)
         arch = self.architecture_
         inputs, _ = frame_to_inputs(
@@ -85,7 +89,7 @@ class InferenceMixin:
         proba : ndarray of shape (n_samples, n_classes)
             Columns follow ``classes_``; rows sum to one.
         """
-        inputs = self.model_inputs(X)
+        inputs = self._row_inputs(X)
         return batched_proba(
             self.net_.module_,
             inputs,
@@ -133,7 +137,7 @@ class InferenceMixin:
             ``(n, height, width, 3)`` and/or ``"text"`` of shape
             ``(n, n_words, embedding_dim)``.
         """
-        inputs = self.model_inputs(X)
+        inputs = self._row_inputs(X)
         y_enc = None if y is None else encode_labels(y, self.classes_, len(X), type(self).__name__)
         return batched_input_gradient(
             self.net_.module_,

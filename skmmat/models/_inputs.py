@@ -4,10 +4,79 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_array_column, check_dataframe
+from .._validation import check_array_cells, check_dataframe
 from ._modules import MODALITIES
 
-__all__ = ["encode_labels", "frame_to_inputs", "normalize_filters", "normalize_modalities"]
+__all__ = [
+    "RowColumn",
+    "encode_labels",
+    "frame_to_inputs",
+    "normalize_filters",
+    "normalize_modalities",
+]
+
+
+class RowColumn:
+    """A frame's column of per-row arrays, read as one float32 array, rows at a time.
+
+    Indexing stacks only the rows asked for (``column[start:stop]``, or an
+    array of row numbers), so a pass over the data in batches never holds a
+    copy of the whole column; ``np.asarray(column)`` stacks it all.
+
+    Parameters
+    ----------
+    cells : ndarray of dtype object
+        The validated per-row arrays (:func:`~skmmat._validation.check_array_cells`).
+    cell_shape : tuple of int
+        Shape of every cell, as stored.
+    axes : tuple of int, optional
+        Permutation of each cell's axes in the model layout: ``(2, 0, 1)``
+        reads ``(height, width, 3)`` images channels first. A block of rows
+        is then a transposed view of its stack, channels-last in memory,
+        which is what the convolutions want.
+    """
+
+    dtype = np.dtype(np.float32)
+
+    def __init__(self, cells, cell_shape, axes=None):
+        self.cells = cells
+        self.cell_shape = tuple(cell_shape)
+        self.axes = None if axes is None else tuple(axes)
+
+    @property
+    def shape(self):
+        """``(n_rows, *cell_shape)`` in the model layout."""
+        shape = self.cell_shape if self.axes is None else tuple(self.cell_shape[a] for a in self.axes)
+        return (len(self.cells), *shape)
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    def __len__(self):
+        return len(self.cells)
+
+    def __getitem__(self, key):
+        if isinstance(key, int | np.integer):
+            return self.row(key)
+        rows = self.cells[key]
+        block = np.empty((len(rows), *self.cell_shape), dtype=np.float32)
+        for i, cell in enumerate(rows):
+            block[i] = cell
+        if self.axes is None:
+            return block
+        return block.transpose(0, *(a + 1 for a in self.axes))
+
+    def row(self, i):
+        """Row ``i`` in the model layout: a new, C-contiguous float32 array."""
+        cell = np.asarray(self.cells[i])
+        if self.axes is not None:
+            cell = cell.transpose(self.axes)
+        return np.array(cell, dtype=np.float32, order="C")
+
+    def __array__(self, dtype=None, copy=None):
+        out = np.ascontiguousarray(self[:])
+        return out if dtype is None else out.astype(dtype, copy=False)
 
 
 def normalize_modalities(modalities, caller):
@@ -59,9 +128,10 @@ def frame_to_inputs(X, modalities, *, text_window, n_blocks, caller, reference=N
 
     Returns
     -------
-    inputs : dict of str -> ndarray of float32
-        ``"image"``: ``(n, 3, height, width)`` (channels first, one copy of
-        the column) and/or ``"text"``: ``(n, n_words, embedding_dim)``.
+    inputs : dict of str -> RowColumn
+        ``"image"``: ``(n, 3, height, width)`` (channels first) and/or
+        ``"text"``: ``(n, n_words, embedding_dim)``, read from the frame's
+        cells a block of rows at a time (nothing is copied here).
     shapes : dict of str -> tuple of int
         Per-row shape of each column, as given (channels last).
     """
@@ -69,11 +139,12 @@ def frame_to_inputs(X, modalities, *, text_window, n_blocks, caller, reference=N
     inputs, shapes = {}, {}
     for m in modalities:
         if m == "image":
-            arr = check_array_column(X, "image", ndim=3, last_dim=3, axes=(2, 0, 1), caller=caller)
-            shape = (int(arr.shape[2]), int(arr.shape[3]), int(arr.shape[1]))
+            cells, shape = check_array_cells(X, "image", ndim=3, last_dim=3, caller=caller)
+            arr = RowColumn(cells, shape, axes=(2, 0, 1))
         else:
-            arr = check_array_column(X, "text", ndim=2, caller=caller)
-            shape = (int(arr.shape[1]), int(arr.shape[2]))
+            cells, shape = check_array_cells(X, "text", ndim=2, caller=caller)
+            arr = RowColumn(cells, shape)
+        shape = tuple(int(s) for s in shape)
         if reference is not None and shape != tuple(reference[m]):
             raise ValueError(
                 f"{caller}: column {m!r} holds arrays of shape {shape}, but the model was "

@@ -252,7 +252,11 @@ def train_net(
             if state is not None:
                 resumed, finished = checkpoint.restore(net, state)
         if not finished:
-            net.partial_fit(inputs, y_enc, epochs=max(int(params["max_epochs"]) - resumed, 0))
+            net.partial_fit(
+                RowDataset(inputs, y_enc),
+                y_enc,
+                epochs=max(int(params["max_epochs"]) - resumed, 0),
+            )
     return net, n_before, resumed
 
 
@@ -297,10 +301,48 @@ def rebuild_net(params, state, caller):
     return net, arch, shapes, classes
 
 
+class RowDataset(torch.utils.data.Dataset):
+    """The training rows, read from the frame's cells one row at a time.
+
+    skorch batches them with torch's default collation, as it does its own
+    dataset's rows, so no copy of the whole image column is ever made. ``X``
+    (the row numbers) and ``y`` are what skorch's scoring callbacks read.
+    """
+
+    def __init__(self, inputs, y):
+        self.inputs = inputs
+        self.y = y
+        self.X = np.arange(len(y))
+
+    def __len__(self):
+        return len(self.y)
+
+    def __getitem__(self, i):
+        return {m: torch.from_numpy(column.row(i)) for m, column in self.inputs.items()}, self.y[i]
+
+
+#: rows per block of the image statistics' pass (25 MB of float64 deviations)
+_STATISTICS_BLOCK = 256
+
+
 def _set_image_statistics(module, images):
-    """Per-channel mean and standard deviation of the training images, into the module."""
-    mean = images.mean(axis=(0, 2, 3), dtype=np.float64)
-    std = images.std(axis=(0, 2, 3), dtype=np.float64)
+    """Per-channel mean and standard deviation of the training images, into the module.
+
+    One pass over blocks of rows, each block's mean and sum of squared
+    deviations combined in float64 (Chan et al.'s pairwise update).
+    """
+    count, mean, m2 = 0, np.zeros(images.shape[1]), np.zeros(images.shape[1])
+    for start in range(0, len(images), _STATISTICS_BLOCK):
+        block = images[start : start + _STATISTICS_BLOCK]
+        n = block.shape[0] * block.shape[2] * block.shape[3]
+        block_mean = block.mean(axis=(0, 2, 3), dtype=np.float64)
+        block_m2 = ((block - block_mean[None, :, None, None]) ** 2).sum(axis=(0, 2, 3))
+        delta = block_mean - mean
+        total = count + n
+        mean = mean + delta * (n / total)
+        m2 = m2 + block_m2 + delta**2 * (count * n / total)
+        count = total
+    std = np.sqrt(m2 / count)
     std = np.where(std > 1e-6, std, 1.0)  # a constant channel is only centred
     visual = module.visual
     visual.image_mean.copy_(torch.as_tensor(mean, dtype=torch.float32).view_as(visual.image_mean))

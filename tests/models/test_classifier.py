@@ -151,6 +151,39 @@ def test_eval_batch_size_auto_is_chosen_by_device(fitted):
     )
 
 
+def test_fit_and_passes_never_stack_the_whole_column(small, monkeypatch):
+    from skmmat.models import _inputs
+
+    X, y = make_frame(n=300, seed=21)
+    clf = MultiModalCNNClassifier(
+        **{**small, "image_standardization": True, "max_epochs": 2}, random_state=0
+    )
+    blocks = []
+    original = _inputs.RowColumn.__getitem__
+
+    def recording(self, key):
+        out = original(self, key)
+        blocks.append(1 if np.ndim(out) == self.ndim - 1 else len(out))
+        return out
+
+    monkeypatch.setattr(_inputs.RowColumn, "__getitem__", recording)
+    monkeypatch.setattr(_inputs.RowColumn, "__array__", None)  # np.asarray would stack all
+    clf.fit(X, y)
+    proba = clf.predict_proba(X)
+    grads = clf.loss_gradient(X, y)
+    # rows come one at a time for training, in blocks of at most 256 for the image
+    # statistics and of eval_batch_size (32 on CPU) for the passes
+    assert blocks and max(blocks) <= 256 < len(X)
+    monkeypatch.undo()
+    # the blocks read what the whole stacked inputs hold
+    inputs = clf.model_inputs(X)
+    assert inputs["image"].flags.c_contiguous and inputs["image"].shape == (300, 3, 16, 16)
+    np.testing.assert_array_equal(inputs["image"][7], X["image"][7].transpose(2, 0, 1))
+    whole = torch.softmax(clf.forward_logits(inputs), dim=1).detach().numpy()
+    np.testing.assert_allclose(proba, whole, rtol=1e-5, atol=1e-6)
+    assert grads["image"].shape == (300, 16, 16, 3)
+
+
 # ----------------------------------------------------------------------
 # reproducibility, cloning, pickling
 # ----------------------------------------------------------------------
