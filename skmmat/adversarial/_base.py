@@ -7,6 +7,7 @@ from numbers import Real
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.exceptions import NotFittedError
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted
 
@@ -47,6 +48,27 @@ def estimator_modalities(estimator):
             "'input_shapes_' nor 'modalities'."
         )
     return (modalities,) if isinstance(modalities, str) else tuple(modalities)
+
+
+#: rows crafted at a time: a block's gradient and stacked column (50 MB each for 1,024
+#: rows of 64x64 images) are all an attack holds beside its result, never whole copies
+CRAFT_BLOCK = 1024
+
+
+def row_blocks(n):
+    """Slices of at most :data:`CRAFT_BLOCK` consecutive rows covering ``range(n)``."""
+    return [slice(start, start + CRAFT_BLOCK) for start in range(0, n, CRAFT_BLOCK)]
+
+
+def join_blocks(parts):
+    """One column of cells from the per-block columns ``parts`` (arrays or lists)."""
+    cells = np.empty(sum(len(p) for p in parts), dtype=object)
+    start = 0
+    for part in parts:
+        for value in part:
+            cells[start] = value
+            start += 1
+    return cells
 
 
 def as_cells(array):
@@ -180,9 +202,30 @@ class BasePerturber(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "estimator_")
         check_dataframe(X, [self.modality], caller=type(self).__name__)
+        y = None if y is None else np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
+        if gradient is not None:
+            gradient = {m: np.asarray(g) for m, g in gradient.items()}
+            if any(len(g) != len(X) for g in gradient.values()):
+                raise ValueError(
+                    f"{type(self).__name__}: the gradient has "
+                    f"{[len(g) for g in gradient.values()]} rows for {len(X)} rows."
+                )
+        # rows are attacked independently: a block at a time bounds the memory
+        # (one random stream for all of them, so the blocks change nothing)
+        rng = check_random_state(getattr(self, "random_state", None))
+        parts = {}
+        for block in row_blocks(len(X)):
+            columns = self._craft_columns(
+                X.iloc[block],
+                None if y is None else y[block],
+                None if gradient is None else {m: g[block] for m, g in gradient.items()},
+                rng,
+            )
+            for column, values in columns.items():
+                parts.setdefault(column, []).append(values)
         out = X.copy()
-        for column, values in self._craft_columns(X, y, gradient).items():
-            out[column] = values
+        for column, values in parts.items():
+            out[column] = values[0] if len(values) == 1 else join_blocks(values)
         return out
 
     @property
@@ -203,17 +246,17 @@ class BasePerturber(TransformerMixin, BaseEstimator):
     def _fit_resources(self):
         """Load what crafting needs (tables, indices); called at the end of fit."""
 
-    def _craft_columns(self, X, y, gradient):  # pragma: no cover - abstract
+    def _craft_columns(self, X, y, gradient, rng):  # pragma: no cover - abstract
+        """The attacked columns of a block of rows of ``X``, as ``{column: cells}``.
+
+        ``y`` and ``gradient`` (or None) hold the block's rows; ``rng`` is the
+        random stream of the whole :meth:`craft` call.
+        """
         raise NotImplementedError
 
     def _gradient(self, X, y, gradient):
         if gradient is not None and self.modality in gradient:
-            grad = np.asarray(gradient[self.modality])
-            if len(grad) != len(X):
-                raise ValueError(
-                    f"{type(self).__name__}: the gradient has {len(grad)} rows for {len(X)} rows."
-                )
-            return grad
+            return gradient[self.modality]  # rows checked by craft
         return self.estimator_.loss_gradient(X, y)[self.modality]
 
     def __sklearn_tags__(self):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 from sklearn.base import clone
 
-from ._base import estimator_modalities
+from ._base import estimator_modalities, join_blocks, row_blocks
 from ._fgsm import FGSMPerturber
 from ._word_substitution import WordSubstitutionPerturber
 
@@ -108,11 +109,24 @@ def craft_adversarial(estimator, X, y=None, *, image_perturber=None, text_pertur
         if template is not None and modality in modalities
     ]
     out = X.copy()
-    gradient = None
-    if len(perturbers) > 1 and all(p.single_step for p in perturbers):
-        gradient = estimator.loss_gradient(X, y)
-    for perturber in perturbers:
-        adversarial = perturber.craft(X, y, gradient=gradient)
-        for column in perturber.written_columns:
-            out[column] = adversarial[column]
+    if not (len(perturbers) > 1 and all(p.single_step for p in perturbers)):
+        for perturber in perturbers:  # each crafts a block of rows at a time
+            adversarial = perturber.craft(X, y)
+            for column in perturber.written_columns:
+                out[column] = adversarial[column]
+        return out
+    y = None if y is None else np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
+    parts = {}
+    # one gradient per block of rows serves both perturbers: the block's gradient is all
+    # that is held beside the adversarial cells
+    for block in row_blocks(len(X)):
+        X_block = X.iloc[block]
+        y_block = None if y is None else y[block]
+        gradient = estimator.loss_gradient(X_block, y_block)
+        for perturber in perturbers:
+            adversarial = perturber.craft(X_block, y_block, gradient=gradient)
+            for column in perturber.written_columns:
+                parts.setdefault(column, []).append(adversarial[column].to_numpy())
+    for column, values in parts.items():
+        out[column] = join_blocks(values)
     return out

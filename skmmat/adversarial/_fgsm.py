@@ -5,7 +5,6 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 
 from .._validation import check_array_column
@@ -114,7 +113,7 @@ class FGSMPerturber(BasePerturber):
                 f"low < high, or None. Got {clip!r} instead."
             )
 
-    def _craft_columns(self, X, y, gradient):
+    def _craft_columns(self, X, y, gradient, rng):
         x0 = check_array_column(X, "image", ndim=3, last_dim=3, caller=type(self).__name__)
         eps = np.float32(self.eps)
         low, high = (-np.inf, np.inf) if self.clip is None else self.clip
@@ -127,7 +126,6 @@ class FGSMPerturber(BasePerturber):
         else:
             if y is None:  # fix the targets once: the clean input's predictions
                 y = self.estimator_.predict(X)
-            rng = check_random_state(self.random_state)
             step = self.step_size
             if step is None:
                 step = self.eps if self.n_iter == 1 else 2.5 * self.eps / self.n_iter

@@ -179,7 +179,7 @@ class WordSubstitutionPerturber(BasePerturber):
             n_jobs=self.n_jobs,
         )
 
-    def _craft_columns(self, X, y, gradient):
+    def _craft_columns(self, X, y, gradient, rng):
         table = self.vectors_
         name = type(self).__name__
         seq = check_array_column(X, "text", ndim=2, last_dim=table.dim, caller=name)

@@ -14,6 +14,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from .._allocator import release_freed_memory
 from .._validation import check_dataframe, check_labels
 from ._base import estimator_modalities
 from ._craft import craft_adversarial, resolve_perturbers
@@ -198,7 +199,9 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
             X_adv = craft_adversarial(
                 model, X_clean, y, image_perturber=image_p, text_perturber=text_p
             )
+            release_freed_memory()  # the crafting's blocks, before the passes over 2n rows
             attack_accuracy = float(np.mean(model.predict(X_adv) == y))
+            release_freed_memory()
             X_aug = pd.concat([X_clean, X_adv], ignore_index=True)
             twins = self._twin_groups(X_aug, len(X_clean))
             if self.warm_start:

@@ -65,3 +65,64 @@ def test_a_perturber_can_be_tuned_in_a_grid_search(prepared, small_cnn):
     assert search.best_params_ == {"attack__eps": 0.0}
     assert scores[1] > scores[2] > scores[0]  # a larger eps is a stronger attack
     assert scores[1] == pytest.approx(np.mean(mmn.predict(X) == y))
+
+
+# ---------------------------------------------------------------------------
+# crafting a block of rows at a time
+# ---------------------------------------------------------------------------
+
+
+def _record_gradient_rows(monkeypatch, estimator):
+    """Row counts of every loss_gradient call on ``estimator``."""
+    calls = []
+    original = type(estimator).loss_gradient
+
+    def recording(self, X, y=None):
+        calls.append(len(X))
+        return original(self, X, y)
+
+    monkeypatch.setattr(type(estimator), "loss_gradient", recording)
+    return calls
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda m: FGSMPerturber(m, eps=0.1),
+        lambda m: FGSMPerturber(m, eps=0.1, n_iter=3, random_start=True, random_state=4),
+        lambda m: WordSubstitutionPerturber(m, algorithm="exact", tokens_column="tokens"),
+    ],
+    ids=["fgsm", "pgd-random-start", "word-substitution"],
+)
+def test_blocks_of_rows_give_the_whole_result(make, mmn, prepared, monkeypatch):
+    from skmmat.adversarial import _base
+
+    X, y = prepared
+    assert "tokens" in X  # the word substitution rewrites it too
+    whole = make(mmn).fit(X).craft(X, y)
+    monkeypatch.setattr(_base, "CRAFT_BLOCK", 7)  # 160 rows: 22 full blocks and one of 6
+    calls = _record_gradient_rows(monkeypatch, mmn)
+    blocked = make(mmn).fit(X).craft(X, y)
+    assert calls and max(calls) <= 7  # the gradient of a block at a time
+    assert_frames_equal(blocked, whole)
+
+
+def test_joint_crafting_runs_one_gradient_per_block(mmn, prepared, monkeypatch):
+    from skmmat.adversarial import _base, craft_adversarial
+
+    X, y = prepared
+    args = {"image_perturber": FGSMPerturber(), "text_perturber": WordSubstitutionPerturber()}
+    whole = craft_adversarial(mmn, X, y, **args)
+    monkeypatch.setattr(_base, "CRAFT_BLOCK", 50)
+    calls = _record_gradient_rows(monkeypatch, mmn)
+    blocked = craft_adversarial(mmn, X, y, **args)
+    assert calls == [50, 50, 50, 10]  # one pass per block serves both perturbers
+    assert_frames_equal(blocked, whole)
+
+
+def assert_frames_equal(got, want):
+    assert list(got.columns) == list(want.columns)
+    assert got.index.equals(want.index)
+    for column in want.columns:
+        for a, b in zip(got[column], want[column], strict=True):
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b), err_msg=column)
