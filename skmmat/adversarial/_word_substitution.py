@@ -18,7 +18,8 @@ from ..embeddings import (
     match_rows,
     nearest_neighbors,
 )
-from ._base import BasePerturber, as_cells
+from ._base import BasePerturber, as_cells, replace_column
+from ._word_search import CandidateSets, greedy_search, substitution_budget
 
 __all__ = ["WordSubstitutionPerturber"]
 
@@ -79,6 +80,23 @@ class WordSubstitutionPerturber(BasePerturber):
         absent, words are found by matching vectors against the table.
     n_jobs : int, optional
         Threads for building the approximate graph.
+    search : {"gradient", "greedy"}, default="gradient"
+        How the threat model is searched. ``"gradient"`` is Equation 2,
+        ``n_iter`` times: each step recomputes the gradient at the current
+        text and substitutes the words not yet substituted whose projection
+        reaches ``threshold``, highest first. ``"greedy"`` uses no gradient:
+        each step queries ``predict_proba`` on every allowed candidate at
+        every open position and keeps the one substitution that lowers the
+        probability of the tweet's class most, until the tweet is
+        misclassified, its budget is spent or nothing helps (``eps``,
+        ``threshold`` and ``n_iter`` play no part).
+    n_iter : int, default=1
+        Steps of the gradient search; 1 is the paper's single step.
+    max_substitutions : int, float in (0, 1] or None, default=None
+        The budget of the threat model: at most this many words replaced per
+        tweet, or this fraction of its in-vocabulary words (rounded up).
+        None lets every word change. Whatever the search, a position is
+        replaced at most once, by a word of its original word's candidate set.
 
     Attributes
     ----------
@@ -116,6 +134,13 @@ class WordSubstitutionPerturber(BasePerturber):
         "algorithm": [StrOptions(set(ALGORITHMS))],
         "tokens_column": [str, None],
         "n_jobs": [Integral, None],
+        "search": [StrOptions({"gradient", "greedy"})],
+        "n_iter": [Interval(Integral, 1, None, closed="left")],
+        "max_substitutions": [
+            Interval(Integral, 1, None, closed="left"),
+            Interval(Real, 0, 1, closed="right"),
+            None,
+        ],
     }
 
     def __init__(
@@ -130,6 +155,9 @@ class WordSubstitutionPerturber(BasePerturber):
         algorithm="auto",
         tokens_column="tokens",
         n_jobs=None,
+        search="gradient",
+        n_iter=1,
+        max_substitutions=None,
     ):
         self.estimator = estimator
         self.vectors = vectors
@@ -141,6 +169,13 @@ class WordSubstitutionPerturber(BasePerturber):
         self.algorithm = algorithm
         self.tokens_column = tokens_column
         self.n_jobs = n_jobs
+        self.search = search
+        self.n_iter = n_iter
+        self.max_substitutions = max_substitutions
+
+    @property
+    def single_step(self):
+        return self.search == "gradient" and self.n_iter == 1
 
     @property
     def written_columns(self):
@@ -184,10 +219,25 @@ class WordSubstitutionPerturber(BasePerturber):
         name = type(self).__name__
         seq = check_array_column(X, "text", ndim=2, last_dim=table.dim, caller=name)
         rows = self._word_rows(X, seq)
-        pos_s, pos_p = np.nonzero(rows >= 0)
         new_seq = seq.copy()
-        out = {"text": None}
-        tokens = None
+        new_rows = rows.copy()
+        known = rows >= 0
+        if known.any():
+            budget = substitution_budget(self.max_substitutions, known.sum(axis=1))
+            words = np.unique(rows[known])
+            cand_idx, cand_dist = self.candidates(words)
+            allowed = np.ones(cand_idx.shape, dtype=bool)
+            if self.max_distance is not None:
+                allowed = cand_dist <= self.max_distance
+            # each position's candidate set is its original word's, whatever was written
+            sets = CandidateSets(words, cand_idx, allowed)
+            if self.search == "greedy":
+                greedy_search(
+                    self.estimator_, X, y, new_seq, new_rows, rows, sets, budget, table
+                )
+            else:
+                self._gradient_search(X, y, gradient, new_seq, new_rows, rows, sets, budget)
+        out = {"text": as_cells(new_seq)}
         if self.tokens_column is not None:
             if self.tokens_column in X.columns:
                 tokens = [list(t) for t in X[self.tokens_column]]
@@ -196,37 +246,62 @@ class WordSubstitutionPerturber(BasePerturber):
                     [table.words[r] if r >= 0 else _UNKNOWN for r in row[: _n_words(row)]]
                     for row in rows
                 ]
-        if pos_s.size:
-            eta = np.float32(self.eps) * np.sign(self._gradient(X, y, gradient)).astype(np.float32)
-            words = rows[pos_s, pos_p]
-            unique, inverse = np.unique(words, return_inverse=True)
-            cand_idx, cand_dist = self.candidates(unique)
-            vectors = table.vectors
-            threshold = -np.inf if self.threshold is None else self.threshold
-            for start in range(0, words.size, _CHUNK):
-                part = slice(start, start + _CHUNK)
-                s, p, w = pos_s[part], pos_p[part], words[part]
-                cand = cand_idx[inverse[part]]
-                diff = vectors[cand] - vectors[w][:, None, :]
+            for i, j in zip(*np.nonzero(new_rows != rows), strict=True):
+                tokens[i].extend([_UNKNOWN] * (j + 1 - len(tokens[i])))
+                tokens[i][j] = table.words[new_rows[i, j]]
+            out[self.tokens_column] = [tuple(t) for t in tokens]
+        return out
+
+    def _gradient_search(self, X, y, gradient, seq, new_rows, rows, sets, budget):
+        """Equation 2, ``n_iter`` times: each step substitutes words not yet substituted.
+
+        A step scores every open position's candidates by ``(w' - w) . eta`` at
+        the current text's gradient and substitutes, in each tweet, the
+        positions whose best score reaches ``threshold``, highest first, while
+        the tweet's budget lasts. The first step uses ``gradient`` when given.
+        """
+        vectors = self.vectors_.vectors
+        threshold = -np.inf if self.threshold is None else self.threshold
+        if self.n_iter > 1 and y is None:  # fix the targets once: the clean predictions
+            y = self.estimator_.predict(X)
+        for step in range(self.n_iter):
+            open_ = (new_rows == rows) & (rows >= 0) & (budget > 0)[:, None]
+            if not open_.any():
+                break
+            if step == 0:
+                grad = self._gradient(X, y, gradient)
+            else:
+                grad = self.estimator_.loss_gradient(replace_column(X, "text", seq), y)["text"]
+            eta = np.float32(self.eps) * np.sign(grad).astype(np.float32)
+            pos_s, pos_p = np.nonzero(open_)
+            found_s, found_p, found_w, found_score = [], [], [], []
+            for start in range(0, pos_s.size, _CHUNK):
+                s, p = pos_s[start : start + _CHUNK], pos_p[start : start + _CHUNK]
+                cand, allowed = sets.of(rows[s, p])
+                diff = vectors[cand] - vectors[rows[s, p]][:, None, :]
                 proj = np.einsum("pkd,pd->pk", diff, eta[s, p])
-                if self.max_distance is not None:
-                    proj[cand_dist[inverse[part]] > self.max_distance] = -np.inf
+                proj[~allowed] = -np.inf
                 best = proj.argmax(axis=1)
                 best_proj = proj[np.arange(len(best)), best]
                 # the strict positive bound keeps threshold=None from "substituting" ties at 0
                 hit = (best_proj >= threshold) & (best_proj > 0)
-                if not hit.any():
-                    continue
-                new_words = cand[hit, best[hit]]
-                new_seq[s[hit], p[hit]] = vectors[new_words]
-                if tokens is not None:
-                    for i, j, r in zip(s[hit], p[hit], new_words, strict=True):
-                        tokens[i].extend([_UNKNOWN] * (j + 1 - len(tokens[i])))
-                        tokens[i][j] = table.words[r]
-        out["text"] = as_cells(new_seq)
-        if tokens is not None:
-            out[self.tokens_column] = [tuple(t) for t in tokens]
-        return out
+                found_s.append(s[hit])
+                found_p.append(p[hit])
+                found_w.append(cand[hit, best[hit]])
+                found_score.append(best_proj[hit])
+            s, p = np.concatenate(found_s), np.concatenate(found_p)
+            w, score = np.concatenate(found_w), np.concatenate(found_score)
+            if not s.size:
+                break
+            # in each tweet, the best-scoring positions within its budget
+            order = np.lexsort((-score, s))
+            s, p, w = s[order], p[order], w[order]
+            first = np.searchsorted(s, s, side="left")
+            keep = np.arange(s.size) - first < budget[s]
+            s, p, w = s[keep], p[keep], w[keep]
+            seq[s, p] = vectors[w]
+            new_rows[s, p] = w
+            np.subtract.at(budget, s, 1)
 
     def _word_rows(self, X, seq):
         """Table row of the word at each position; -1 for padding and OOV."""
