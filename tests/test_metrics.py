@@ -339,3 +339,46 @@ def test_adversarial_score_takes_any_metric(pipe, data):
     assert "macro_f1" in repr(f1)
     with pytest.raises(ValueError, match="metric"):
         make_adversarial_scorer(metric="auc")
+
+
+def test_worst_case_over_attacks_counts_a_tweet_broken_by_any(pipe, data):
+    X, y = data
+    clf = pipe[-1]
+    Xt = pipe[:-1].transform(X)
+    eq2 = {"text_perturber": WordSubstitutionPerturber(), "image_perturber": FGSMPerturber()}
+    greedy = {"text_perturber": WordSubstitutionPerturber(search="greedy", max_substitutions=1)}
+    crafted = [craft_adversarial(clf, Xt, y, **a) for a in (eq2, greedy)]
+    per_attack = [clf.predict(frame) == y for frame in crafted]
+    acc, X_adv = adversarial_accuracy(pipe, X, y, attacks=[eq2, greedy], return_examples=True)
+    robust = per_attack[0] & per_attack[1]
+    assert acc == pytest.approx(robust.mean())
+    assert acc <= min(m.mean() for m in per_attack)
+    # each row comes from the first attack that broke it, else from the last attack
+    source = np.where(per_attack[0], 1, 0)
+    for column in ("image", "text", "tokens"):
+        for i, value in enumerate(X_adv[column]):
+            expected = crafted[source[i]][column].iloc[i]
+            np.testing.assert_array_equal(np.asarray(value), np.asarray(expected))
+    assert (clf.predict(X_adv) != y).mean() == pytest.approx(1 - acc)
+    # the worst case in macro-F1 too, and through a scorer
+    f1 = adversarial_score(pipe, X, y, metric="macro_f1", attacks=[eq2, greedy])
+    scorer = make_adversarial_scorer(metric="macro_f1", attacks=[eq2, greedy])
+    assert scorer(pipe, X, y) == pytest.approx(f1)
+    assert "attacks=" in repr(pickle.loads(pickle.dumps(scorer)))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"attacks": []}, "non-empty list"),
+        ({"attacks": [{"text": None}]}, "keys 'image_perturber'"),
+        ({"attacks": [{}], "text_perturber": None}, "either 'attacks'"),
+        ({"attacks": [{"image_perturber": WordSubstitutionPerturber()}]}, "image_perturber"),
+    ],
+)
+def test_bad_attack_lists_are_named(pipe, data, kwargs, match):
+    X, y = data
+    with pytest.raises(ValueError, match=match):
+        adversarial_accuracy(pipe, X, y, **kwargs)
+    with pytest.raises(ValueError, match=match):
+        make_adversarial_scorer(**kwargs)

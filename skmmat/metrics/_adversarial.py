@@ -35,6 +35,7 @@ def adversarial_score(
     image_perturber=_DEFAULT,
     text_perturber=_DEFAULT,
     against=None,
+    attacks=None,
     return_examples=False,
 ):
     """A score on adversarial examples crafted white-box against a model.
@@ -65,8 +66,16 @@ def adversarial_score(
         Table I does. Its preprocessing must match ``estimator``'s; when it
         is a Pipeline, its last step is attacked on ``estimator``'s
         preprocessed input.
+    attacks : list of dict, optional
+        Several attacks, each a dict with ``"image_perturber"`` and/or
+        ``"text_perturber"`` (a missing key is None: that modality clean),
+        scored as one worst case: a tweet counts as robust only if every
+        attack leaves it correctly classified, and a tweet one of them breaks
+        gets that attack's prediction. Replaces ``image_perturber`` and
+        ``text_perturber``, which must then be left at their defaults.
     return_examples : bool, default=False
-        Also return the preprocessed adversarial frame.
+        Also return the preprocessed adversarial frame (with ``attacks``,
+        each row from the attack that broke it, else from the last one).
 
     Returns
     -------
@@ -95,13 +104,21 @@ def adversarial_score(
         image_perturber=image_perturber,
         text_perturber=text_perturber,
         against=against,
+        attacks=attacks,
     )
     score = score_predictions(metric, y, y_pred)
     return (score, X_adv) if return_examples else score
 
 
 def adversarial_predictions(
-    estimator, X, y, *, image_perturber=_DEFAULT, text_perturber=_DEFAULT, against=None
+    estimator,
+    X,
+    y,
+    *,
+    image_perturber=_DEFAULT,
+    text_perturber=_DEFAULT,
+    against=None,
+    attacks=None,
 ):
     """Predictions of a model on adversarial examples, and the examples.
 
@@ -116,13 +133,59 @@ def adversarial_predictions(
     X_adv : pandas.DataFrame
         The preprocessed adversarial frame.
     """
+    attacks = _check_attacks(attacks, image_perturber, text_perturber)
     pre, model = _split(estimator)
     Xt = X if pre is None else pre.transform(X)
     source = model if against is None else _split(against)[1]
-    X_adv = craft_adversarial(
-        source, Xt, np.asarray(y), image_perturber=image_perturber, text_perturber=text_perturber
-    )
-    return model.predict(X_adv), X_adv
+    y = np.asarray(y)
+    y_pred = X_adv = None
+    for attack in attacks:
+        X_k = craft_adversarial(source, Xt, y, **attack)
+        pred_k = model.predict(X_k)
+        if y_pred is None:
+            y_pred, X_adv = pred_k, X_k
+            continue
+        # a row keeps its first break; a row no attack broke so far takes this attack's
+        take = y_pred == y
+        y_pred = np.where(take, pred_k, y_pred)
+        X_adv = _take_rows(X_adv, X_k, take)
+    return y_pred, X_adv
+
+
+def _check_attacks(attacks, image_perturber, text_perturber):
+    """The list of craft_adversarial keyword sets to run."""
+    if attacks is None:
+        return [{"image_perturber": image_perturber, "text_perturber": text_perturber}]
+    if not (isinstance(image_perturber, str) and image_perturber == _DEFAULT) or not (
+        isinstance(text_perturber, str) and text_perturber == _DEFAULT
+    ):
+        raise ValueError(
+            "Pass either 'attacks' or 'image_perturber'/'text_perturber', not both: "
+            "'attacks' lists each attack's perturbers."
+        )
+    if not isinstance(attacks, list | tuple) or not attacks:
+        raise ValueError(f"'attacks' must be a non-empty list of dicts, got {attacks!r}.")
+    out = []
+    for attack in attacks:
+        if not isinstance(attack, dict) or set(attack) - {"image_perturber", "text_perturber"}:
+            raise ValueError(
+                "Each item of 'attacks' must be a dict with the keys 'image_perturber' "
+                f"and/or 'text_perturber', got {attack!r}."
+            )
+        kwargs = {"image_perturber": None, "text_perturber": None, **attack}
+        resolve_perturbers(kwargs["image_perturber"], kwargs["text_perturber"], "attacks")
+        out.append(kwargs)
+    return out
+
+
+def _take_rows(frame, other, mask):
+    """``frame`` with the rows where ``mask`` holds taken from ``other`` (same shape)."""
+    out = frame.copy()
+    for column in frame.columns:
+        values = frame[column].to_numpy(copy=True)
+        values[mask] = other[column].to_numpy()[mask]
+        out[column] = values
+    return out
 
 
 def adversarial_accuracy(
@@ -133,6 +196,7 @@ def adversarial_accuracy(
     image_perturber=_DEFAULT,
     text_perturber=_DEFAULT,
     against=None,
+    attacks=None,
     return_examples=False,
 ):
     """Accuracy on adversarial examples: :func:`adversarial_score` with ``metric="accuracy"``.
@@ -149,12 +213,13 @@ def adversarial_accuracy(
         image_perturber=image_perturber,
         text_perturber=text_perturber,
         against=against,
+        attacks=attacks,
         return_examples=return_examples,
     )
 
 
 def make_adversarial_scorer(
-    *, metric="accuracy", image_perturber=_DEFAULT, text_perturber=_DEFAULT
+    *, metric="accuracy", image_perturber=_DEFAULT, text_perturber=_DEFAULT, attacks=None
 ):
     """A scorer of a white-box adversarial score for model selection.
 
@@ -170,6 +235,9 @@ def make_adversarial_scorer(
         The score; see :func:`adversarial_score`.
     image_perturber, text_perturber : perturber, None or "default"
         The attacks; see :func:`adversarial_score`.
+    attacks : list of dict, optional
+        Several attacks scored as their per-tweet worst case; see
+        :func:`adversarial_score`.
 
     Returns
     -------
@@ -182,18 +250,22 @@ def make_adversarial_scorer(
     ...            "adversarial": make_adversarial_scorer(),
     ...            "adversarial_f1": make_adversarial_scorer(metric="macro_f1")}
     """
-    resolve_perturbers(image_perturber, text_perturber, "make_adversarial_scorer")  # validate
+    if attacks is None:
+        resolve_perturbers(image_perturber, text_perturber, "make_adversarial_scorer")
+    else:
+        _check_attacks(attacks, image_perturber, text_perturber)
     check_metric(metric)
-    return _AdversarialScorer(metric, image_perturber, text_perturber)
+    return _AdversarialScorer(metric, image_perturber, text_perturber, attacks)
 
 
 class _AdversarialScorer:
     """Picklable scorer object returned by :func:`make_adversarial_scorer`."""
 
-    def __init__(self, metric, image_perturber, text_perturber):
+    def __init__(self, metric, image_perturber, text_perturber, attacks=None):
         self.metric = metric
         self.image_perturber = image_perturber
         self.text_perturber = text_perturber
+        self.attacks = attacks
 
     def __call__(self, estimator, X, y):
         return adversarial_score(
@@ -203,9 +275,12 @@ class _AdversarialScorer:
             metric=self.metric,
             image_perturber=self.image_perturber,
             text_perturber=self.text_perturber,
+            attacks=self.attacks,
         )
 
     def __repr__(self):
+        if self.attacks is not None:
+            return f"make_adversarial_scorer(metric={self.metric!r}, attacks={self.attacks!r})"
         return (
             f"make_adversarial_scorer(metric={self.metric!r}, "
             f"image_perturber={self.image_perturber!r}, "
