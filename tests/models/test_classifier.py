@@ -373,6 +373,15 @@ def test_loss_gradient_leaves_model_unchanged(fitted):
     for key, value in module.state_dict().items():
         assert torch.equal(value, before[key])
     np.testing.assert_array_equal(clf.predict_proba(X), proba)
+    # the parameters' requires_grad flags come back as they were, a frozen one frozen
+    head = module.head[-1].weight
+    head.requires_grad_(False)
+    try:
+        clf.loss_gradient(X, y)
+        assert [p.requires_grad for p in module.parameters()].count(False) == 1
+        assert not head.requires_grad
+    finally:
+        head.requires_grad_(True)
 
 
 def test_loss_gradient_label_errors(fitted):
