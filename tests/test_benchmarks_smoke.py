@@ -18,6 +18,7 @@ FIGURES = {
     "gradient_batch256_over_batch32",
     "mmat_fit_over_mmn_fit",
     "mmat_fit_over_mmn_fit_short",
+    "in_loop_fit_over_mmn_fit",
     "candidates_cold_s",
     "candidates_cached_s",
     "candidates_in_memory_s",

@@ -128,6 +128,16 @@ def markdown_report(meta, cfg, figures, details):
     if "mmat" in details:
         lines += ["", "## 2. MMAT fit vs MMN fit"]
         for d in details["mmat"].values():
+            if d.get("method") == "in_loop":
+                lines += [
+                    "",
+                    f"In-loop training, {d['rows']} rows, max_epochs={d['epochs']}. MMN fits: "
+                    + ", ".join(f"{t:.1f}" for t in d["mmn_s"])
+                    + " s; in-loop fits: "
+                    + ", ".join(f"{t:.1f}" for t in d["mmat_s"])
+                    + " s.",
+                ]
+                continue
             lines += [
                 "",
                 f"{d['rows']} rows, max_epochs={d['epochs']}. MMN fits: "

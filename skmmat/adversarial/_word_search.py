@@ -16,10 +16,12 @@ import numpy as np
 
 from ._base import as_cells
 
-__all__ = ["CandidateSets", "greedy_search", "substitution_budget"]
+__all__ = ["CandidateSets", "best_substitutions", "greedy_search", "substitution_budget"]
 
 #: variant tweets scored by one predict_proba call of the greedy search
 _QUERY_ROWS = 4096
+#: word positions scored at once by Eq. 2 (bounds the (positions, k, dim) buffer)
+_CHUNK = 8192
 
 
 def substitution_budget(max_substitutions, n_words):
@@ -67,6 +69,59 @@ class CandidateSets:
         """Candidates and their allowed flags for the table rows ``rows``."""
         at = np.searchsorted(self.words, rows)
         return self.indices[at], self.allowed[at]
+
+
+def best_substitutions(rows, open_, eta, sets, vectors, threshold, budget):
+    """Equation 2's substitutions at the open positions, within each tweet's budget.
+
+    Parameters
+    ----------
+    rows : ndarray of shape (n, n_words)
+        Table rows of the original words (-1: no word).
+    open_ : ndarray of bool, same shape
+        Positions that may change.
+    eta : ndarray of shape (n, n_words, dim)
+        ``eps * sign(gradient)`` at the current text.
+    sets : CandidateSets
+    vectors : ndarray of shape (n_table_words, dim)
+    threshold : float
+        Minimum projection ``(w' - w) . eta``; ``-inf`` for none.
+    budget : ndarray of shape (n,)
+        Substitutions each tweet may still make.
+
+    Returns
+    -------
+    tweets, positions, words : ndarrays of int
+        The substitutions, each tweet's highest projections first, at most
+        its budget of them.
+    """
+    pos_s, pos_p = np.nonzero(open_)
+    found_s, found_p, found_w, found_score = [], [], [], []
+    for start in range(0, pos_s.size, _CHUNK):
+        s, p = pos_s[start : start + _CHUNK], pos_p[start : start + _CHUNK]
+        cand, allowed = sets.of(rows[s, p])
+        diff = vectors[cand] - vectors[rows[s, p]][:, None, :]
+        proj = np.einsum("pkd,pd->pk", diff, eta[s, p])
+        proj[~allowed] = -np.inf
+        best = proj.argmax(axis=1)
+        best_proj = proj[np.arange(len(best)), best]
+        # the strict positive bound keeps threshold=None from "substituting" ties at 0
+        hit = (best_proj >= threshold) & (best_proj > 0)
+        found_s.append(s[hit])
+        found_p.append(p[hit])
+        found_w.append(cand[hit, best[hit]])
+        found_score.append(best_proj[hit])
+    if not found_s:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty, empty
+    s, p = np.concatenate(found_s), np.concatenate(found_p)
+    w, score = np.concatenate(found_w), np.concatenate(found_score)
+    # in each tweet, the best-scoring positions within its budget
+    order = np.lexsort((-score, s))
+    s, p, w = s[order], p[order], w[order]
+    first = np.searchsorted(s, s, side="left")
+    keep = np.arange(s.size) - first < budget[s]
+    return s[keep], p[keep], w[keep]
 
 
 def greedy_search(estimator, X, y, seq, new_rows, rows, sets, budget, table):

@@ -19,12 +19,16 @@ from ..embeddings import (
     nearest_neighbors,
 )
 from ._base import BasePerturber, as_cells, replace_column
-from ._word_search import CandidateSets, greedy_search, substitution_budget
+from ._word_search import (
+    CandidateSets,
+    best_substitutions,
+    greedy_search,
+    substitution_budget,
+)
 
 __all__ = ["WordSubstitutionPerturber"]
 
 _UNKNOWN = "<unk>"  # token shown for a position whose word the table does not know
-_CHUNK = 8192  # word positions scored at once (bounds the (p, k, d) buffer)
 
 
 class WordSubstitutionPerturber(BasePerturber):
@@ -214,6 +218,14 @@ class WordSubstitutionPerturber(BasePerturber):
             n_jobs=self.n_jobs,
         )
 
+    def _candidate_sets(self, words):
+        """The :class:`CandidateSets` of distinct table rows, ``max_distance`` applied."""
+        cand_idx, cand_dist = self.candidates(words)
+        allowed = np.ones(cand_idx.shape, dtype=bool)
+        if self.max_distance is not None:
+            allowed = cand_dist <= self.max_distance
+        return CandidateSets(words, cand_idx, allowed)
+
     def _craft_columns(self, X, y, gradient, rng):
         table = self.vectors_
         name = type(self).__name__
@@ -224,13 +236,8 @@ class WordSubstitutionPerturber(BasePerturber):
         known = rows >= 0
         if known.any():
             budget = substitution_budget(self.max_substitutions, known.sum(axis=1))
-            words = np.unique(rows[known])
-            cand_idx, cand_dist = self.candidates(words)
-            allowed = np.ones(cand_idx.shape, dtype=bool)
-            if self.max_distance is not None:
-                allowed = cand_dist <= self.max_distance
             # each position's candidate set is its original word's, whatever was written
-            sets = CandidateSets(words, cand_idx, allowed)
+            sets = self._candidate_sets(np.unique(rows[known]))
             if self.search == "greedy":
                 greedy_search(
                     self.estimator_, X, y, new_seq, new_rows, rows, sets, budget, table
@@ -273,32 +280,9 @@ class WordSubstitutionPerturber(BasePerturber):
             else:
                 grad = self.estimator_.loss_gradient(replace_column(X, "text", seq), y)["text"]
             eta = np.float32(self.eps) * np.sign(grad).astype(np.float32)
-            pos_s, pos_p = np.nonzero(open_)
-            found_s, found_p, found_w, found_score = [], [], [], []
-            for start in range(0, pos_s.size, _CHUNK):
-                s, p = pos_s[start : start + _CHUNK], pos_p[start : start + _CHUNK]
-                cand, allowed = sets.of(rows[s, p])
-                diff = vectors[cand] - vectors[rows[s, p]][:, None, :]
-                proj = np.einsum("pkd,pd->pk", diff, eta[s, p])
-                proj[~allowed] = -np.inf
-                best = proj.argmax(axis=1)
-                best_proj = proj[np.arange(len(best)), best]
-                # the strict positive bound keeps threshold=None from "substituting" ties at 0
-                hit = (best_proj >= threshold) & (best_proj > 0)
-                found_s.append(s[hit])
-                found_p.append(p[hit])
-                found_w.append(cand[hit, best[hit]])
-                found_score.append(best_proj[hit])
-            s, p = np.concatenate(found_s), np.concatenate(found_p)
-            w, score = np.concatenate(found_w), np.concatenate(found_score)
+            s, p, w = best_substitutions(rows, open_, eta, sets, vectors, threshold, budget)
             if not s.size:
                 break
-            # in each tweet, the best-scoring positions within its budget
-            order = np.lexsort((-score, s))
-            s, p, w = s[order], p[order], w[order]
-            first = np.searchsorted(s, s, side="left")
-            keep = np.arange(s.size) - first < budget[s]
-            s, p, w = s[keep], p[keep], w[keep]
             seq[s, p] = vectors[w]
             new_rows[s, p] = w
             np.subtract.at(budget, s, 1)

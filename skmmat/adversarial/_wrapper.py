@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import time
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
@@ -18,12 +18,23 @@ from .._allocator import release_freed_memory
 from .._validation import check_dataframe, check_labels
 from ._base import estimator_modalities
 from ._craft import craft_adversarial, resolve_perturbers
+from ._fgsm import FGSMPerturber
+from ._in_loop import make_batch_attack
 
 __all__ = ["AdversarialAugmentationWrapper"]
 
 _DEFAULT = "default"
 #: the column numbering each training row and its adversarial twin in a refit
 _PAIR_COLUMN = "_mmat_pair"
+
+
+def _template_modalities(estimator, caller):
+    """Modalities an unfitted estimator will read (its ``modalities`` parameter)."""
+    modalities = estimator.get_params(deep=False).get("modalities", ("image", "text"))
+    modalities = (modalities,) if isinstance(modalities, str) else tuple(modalities)
+    if not modalities:
+        raise ValueError(f"{caller}: the estimator reads no modality.")
+    return modalities
 
 
 def _estimator_has(name):
@@ -97,20 +108,37 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
         reproducible. None leaves the inner estimators' own seeds alone.
     verbose : int, default=0
         ``> 0`` prints one line per round.
+    method : {"algorithm1", "in_loop"}, default="algorithm1"
+        ``"algorithm1"`` is the paper's procedure above. ``"in_loop"`` trains
+        once and attacks every training batch against the weights of that
+        step (Madry et al., 2018), through the classifier's ``batch_attack``
+        hook: images with the image perturber's FGSM or PGD (``"default"``
+        here is one step from a random start, of 1.25 eps, as Wong et al.,
+        2020, recommend), texts with the text perturber's Eq. 2, once or
+        ``n_iter`` times, over the candidate sets of the training words and
+        within its ``max_substitutions``. ``n_rounds`` and ``warm_start``
+        belong to ``"algorithm1"``; the greedy text search is for evaluation.
+    adversarial_weight : float in [0, 1], default=0.5
+        With ``method="in_loop"``, each step minimises
+        ``(1 - adversarial_weight) * clean loss + adversarial_weight *
+        adversarial loss`` (Goodfellow et al., 2015); 0 is plain training.
 
     Attributes
     ----------
     estimator_ : estimator
         The final, adversarially trained model.
-    initial_estimator_ : estimator
+    initial_estimator_ : estimator or None
         The model of step 1, trained on clean data only (the paper's MMN,
         Visual-CNN or Text-CNN column); handy to measure transfer attacks.
+        None with ``method="in_loop"``, which trains no clean model.
     classes_ : ndarray
         Class labels.
     rounds_ : list of dict
         Per round: ``"round"``, ``"n_samples"`` (rows of the refit: 2n),
         ``"attack_accuracy"`` (accuracy of the model attacked in that round on
-        its own adversarial training examples) and ``"seconds"``.
+        its own adversarial training examples) and ``"seconds"``. With
+        ``method="in_loop"``, one entry: the n rows, no attack accuracy
+        (None) and the fit's time.
 
     See Also
     --------
@@ -136,6 +164,8 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
         "text_perturber": [HasMethods(["craft"]), StrOptions({_DEFAULT}), None],
         "n_rounds": [Interval(Integral, 1, None, closed="left")],
         "warm_start": ["boolean"],
+        "method": [StrOptions({"algorithm1", "in_loop"})],
+        "adversarial_weight": [Interval(Real, 0, 1, closed="both")],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -149,6 +179,8 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
         warm_start=False,
         random_state=None,
         verbose=0,
+        method="algorithm1",
+        adversarial_weight=0.5,
     ):
         self.estimator = estimator
         self.image_perturber = image_perturber
@@ -157,6 +189,8 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
         self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
+        self.method = method
+        self.adversarial_weight = adversarial_weight
 
     def fit(self, X, y):
         """Run Algorithm 1.
@@ -177,6 +211,8 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
         check_dataframe(X, caller=name)
         y = check_labels(y, len(X), caller=name)
         rng = check_random_state(self.random_state)
+        if self.method == "in_loop":
+            return self._fit_in_loop(X, y, rng)
 
         model = self._seeded(clone(self.estimator), rng).fit(X, y)
         self.initial_estimator_ = model
@@ -227,6 +263,50 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
                 )
         self.estimator_ = model
         self.classes_ = model.classes_
+        return self
+
+    def _fit_in_loop(self, X, y, rng):
+        """Train once, every batch attacked against the current weights."""
+        name = type(self).__name__
+        start = time.perf_counter()
+        model = self._seeded(clone(self.estimator), rng)
+        modalities = _template_modalities(model, name)
+        # in the loop a single image step starts at random (Wong et al., 2020: a step of
+        # 1.25 eps); evaluation's default stays the paper's FGSM
+        image_template = self.image_perturber
+        if isinstance(image_template, str) and image_template == _DEFAULT:
+            image_template = FGSMPerturber(random_start=True, step_size=0.125)
+        image_t, text_t = resolve_perturbers(image_template, self.text_perturber, name)
+        image_p = self._seeded(image_t, rng)
+        text_p = self._seeded(text_t, rng)
+        if not (
+            (image_p is not None and "image" in modalities)
+            or (text_p is not None and "text" in modalities)
+        ):
+            raise ValueError(
+                f"{name}: no perturber attacks the modalities the estimator reads "
+                f"({list(modalities)}); set image_perturber or text_perturber."
+            )
+        if text_p is not None and "text" in modalities:
+            text_p = clone(text_p)
+            text_p._validate_params()
+            text_p._fit_resources()
+        attack = make_batch_attack(image_p, text_p, X, modalities, self.adversarial_weight)
+        model.set_params(batch_attack=attack).fit(X, y)
+        model.set_params(batch_attack=None)  # a plain classifier from here on
+        self.estimator_ = model
+        self.initial_estimator_ = None
+        self.classes_ = model.classes_
+        self.rounds_ = [
+            {
+                "round": 1,
+                "n_samples": len(X),
+                "attack_accuracy": None,
+                "seconds": time.perf_counter() - start,
+            }
+        ]
+        if self.verbose:
+            print(f"[{name}] in-loop training on {len(X)} rows ({self.rounds_[0]['seconds']:.1f} s)")
         return self
 
     # delegation ---------------------------------------------------------
@@ -307,6 +387,17 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
         templates = resolve_perturbers(
             self.image_perturber, self.text_perturber, type(self).__name__
         )
+        if self.method == "in_loop":
+            if self.n_rounds != 1 or self.warm_start:
+                raise ValueError(
+                    "n_rounds and warm_start belong to method='algorithm1'; method='in_loop' "
+                    "attacks every training batch in one fit."
+                )
+            if "batch_attack" not in self.estimator.get_params(deep=False):
+                raise ValueError(
+                    f"method='in_loop' needs an estimator with a 'batch_attack' parameter "
+                    f"(such as MultiModalCNNClassifier); {type(self.estimator).__name__} has none."
+                )
         if self.warm_start and "warm_start" not in self.estimator.get_params(deep=False):
             raise ValueError(
                 f"warm_start=True needs an estimator with a 'warm_start' parameter; "

@@ -175,6 +175,14 @@ class MultiModalCNNClassifier(InferenceMixin, FittedStateMixin, ClassifierMixin,
         pairs of one tweet (the same text) are never split between training
         and validation. :class:`~skmmat.AdversarialAugmentationWrapper` uses
         it to keep each row with its adversarial twin. None splits by row.
+    batch_attack : callable or None, default=None
+        In-loop adversarial training: ``batch_attack(module, inputs, y)``
+        returns adversarial copies of each training batch's inputs (a dict
+        of tensors), crafted against the weights of that step, and the step
+        minimises ``(1 - w) * clean loss + w * adversarial loss`` with
+        ``w = batch_attack.weight``. The validation loss stays clean.
+        :class:`~skmmat.AdversarialAugmentationWrapper` with
+        ``method="in_loop"`` builds and sets it for the fit, then clears it.
     callbacks : list of skorch callbacks or (name, callback) tuples, default=None
         Extra :mod:`skorch.callbacks` run by the training loop after
         skmmat's own (early stopping, the progress bar and the checkpoint),
@@ -257,6 +265,7 @@ class MultiModalCNNClassifier(InferenceMixin, FittedStateMixin, ClassifierMixin,
         "image_augmentation": ["boolean"],
         "image_batch_norm": ["boolean"],
         "validation_groups": [str, None],
+        "batch_attack": [callable, None],
     }
 
     def __init__(
@@ -286,6 +295,7 @@ class MultiModalCNNClassifier(InferenceMixin, FittedStateMixin, ClassifierMixin,
         image_augmentation=False,
         image_batch_norm=False,
         validation_groups=None,
+        batch_attack=None,
     ):
         self.modalities = modalities
         self.hidden_units = hidden_units
@@ -312,6 +322,7 @@ class MultiModalCNNClassifier(InferenceMixin, FittedStateMixin, ClassifierMixin,
         self.image_augmentation = image_augmentation
         self.image_batch_norm = image_batch_norm
         self.validation_groups = validation_groups
+        self.batch_attack = batch_attack
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

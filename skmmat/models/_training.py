@@ -15,6 +15,7 @@ from skorch import NeuralNetClassifier
 from skorch.callbacks import EarlyStopping, EpochScoring
 from skorch.dataset import ValidSplit
 from skorch.history import History
+from skorch.dataset import unpack_data
 
 from .._torch_state import seeded_torch, torch_threads
 from ..callbacks import EpochProgress, TrainingCheckpoint, training_fingerprint
@@ -122,6 +123,32 @@ def class_weights(class_weight, classes, y_enc, caller):
     return torch.as_tensor(weights, dtype=torch.float32)
 
 
+class TrainingNet(NeuralNetClassifier):
+    """skorch's classifier with the hook of in-loop adversarial training.
+
+    With ``batch_attack`` set (the classifier's parameter), each training
+    step crafts the batch's adversarial inputs against the current weights
+    and minimises ``(1 - w) * clean loss + w * adversarial loss``; without
+    it, the step is skorch's own.
+    """
+
+    batch_attack = None
+
+    def train_step_single(self, batch, **fit_params):
+        attack = self.batch_attack
+        if attack is None or attack.weight == 0:  # weight 0: the plain step, same draws
+            return super().train_step_single(batch, **fit_params)
+        Xi, yi = unpack_data(batch)
+        X_adv = attack(self.module_, Xi, yi)
+        self._set_training(True)
+        y_pred = self.infer(Xi, **fit_params)
+        clean = self.get_loss(y_pred, yi, X=Xi, training=True)
+        adversarial = self.get_loss(self.infer(X_adv, **fit_params), yi, X=X_adv, training=True)
+        loss = (1.0 - attack.weight) * clean + attack.weight * adversarial
+        loss.backward()
+        return {"loss": loss, "y_pred": y_pred}
+
+
 def build_net(
     params, arch, n_classes, shapes, train_split, generator, checkpoint=None, weights=None
 ):
@@ -152,7 +179,7 @@ def build_net(
         module_kwargs["module__image_size"] = tuple(shapes["image"][:2])
     if "text" in shapes:
         module_kwargs["module__embedding_dim"] = int(shapes["text"][1])
-    return NeuralNetClassifier(
+    net = TrainingNet(
         MultiModalCNN,
         criterion=torch.nn.CrossEntropyLoss,
         criterion__weight=weights,
@@ -171,6 +198,8 @@ def build_net(
         module__n_classes=n_classes,
         **module_kwargs,
     )
+    net.batch_attack = params.get("batch_attack")
+    return net
 
 
 def train_net(

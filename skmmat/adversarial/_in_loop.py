@@ -1,0 +1,184 @@
+"""The attack of in-loop adversarial training: every training batch, the current weights.
+
+:class:`BatchAttack` is what ``AdversarialAugmentationWrapper(method="in_loop")``
+hands the classifier's training step (its ``batch_attack`` parameter): called
+with the module, a batch of model inputs and its labels, it returns the
+batch's adversarial inputs, crafted against the weights of that very step
+(Madry et al., 2018). The attacks are the perturbers' own, in tensors:
+
+* images: FGSM, from a random start when asked (Wong et al., 2020), or PGD;
+* texts: Eq. 2 (once or ``n_iter`` times) over the candidate sets of the
+  training vocabulary, within ``max_substitutions``;
+* both: one gradient for both modalities per step.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .._validation import check_array_column
+from ._word_search import CandidateSets, best_substitutions, substitution_budget
+
+__all__ = ["BatchAttack", "make_batch_attack"]
+
+
+class BatchAttack:
+    """Adversarial inputs of a training batch against the current weights.
+
+    Parameters
+    ----------
+    weight : float
+        Weight of the adversarial loss; the step minimises
+        ``(1 - weight) * clean + weight * adversarial``.
+    image : dict, optional
+        ``eps``, ``n_iter``, ``step``, ``random_start`` and ``clip`` of the
+        image attack; None leaves images clean.
+    text : dict, optional
+        ``eps``, ``threshold``, ``n_iter``, ``max_substitutions``, and the
+        training vocabulary: ``lookup`` (a word vector's bytes to its compact
+        row), ``vectors`` (the compact rows' vectors) and ``sets`` (their
+        :class:`CandidateSets`, in compact rows); None leaves texts clean.
+    """
+
+    def __init__(self, weight, image=None, text=None):
+        self.weight = float(weight)
+        self.image = image
+        self.text = text
+
+    def __repr__(self):
+        parts = [f"weight={self.weight}"]
+        if self.image is not None:
+            keys = ("eps", "n_iter", "step", "random_start", "clip")
+            parts.append("image=" + repr({k: self.image[k] for k in keys}))
+        if self.text is not None:
+            keys = ("eps", "threshold", "n_iter", "max_substitutions")
+            desc = {k: self.text[k] for k in keys}
+            desc["vocabulary"] = len(self.text["sets"].words)
+            parts.append("text=" + repr(desc))
+        return f"BatchAttack({', '.join(parts)})"
+
+    def __call__(self, module, inputs, y):
+        """Adversarial copies of ``inputs`` (a dict of tensors) at the labels ``y``."""
+        was_training = module.training
+        module.eval()  # dropout off while crafting, as the perturbers craft
+        try:
+            with torch.enable_grad():
+                return self._craft(module, inputs, y)
+        finally:
+            module.train(was_training)
+
+    def _craft(self, module, inputs, y):
+        adv = {m: t.detach() for m, t in inputs.items()}
+        attack_image = self.image is not None and "image" in adv
+        attack_text = self.text is not None and "text" in adv
+        if attack_image:
+            x0 = adv["image"]
+            low, high = self.image["clip"] or (-np.inf, np.inf)
+            eps = self.image["eps"]
+            if self.image["random_start"]:
+                noise = torch.empty_like(x0).uniform_(-eps, eps)
+                adv["image"] = (x0 + noise).clamp(low, high)
+        rows = budget = None
+        if attack_text:
+            rows = self._text_rows(adv["text"])
+            budget = substitution_budget(self.text["max_substitutions"], (rows >= 0).sum(axis=1))
+        text0 = adv.get("text")
+        steps = max(self.image["n_iter"] if attack_image else 1, self.text["n_iter"] if attack_text else 1)
+        for step in range(steps):
+            grads = self._gradient(module, adv, y, attack_image, attack_text)
+            if attack_image and step < self.image["n_iter"]:
+                moved = adv["image"] + self.image["step"] * grads["image"].sign()
+                adv["image"] = torch.minimum(torch.maximum(moved, x0 - eps), x0 + eps).clamp(
+                    low, high
+                )
+            if attack_text and step < self.text["n_iter"]:
+                adv["text"] = self._substitute(adv["text"], text0, rows, grads["text"], budget)
+        return adv
+
+    @staticmethod
+    def _gradient(module, adv, y, attack_image, attack_text):
+        wanted = [m for m, on in (("image", attack_image), ("text", attack_text)) if on]
+        leaves = {m: t.detach().requires_grad_(m in wanted) for m, t in adv.items()}
+        loss = F.cross_entropy(module(**leaves), y, reduction="sum")
+        grads = torch.autograd.grad(loss, [leaves[m] for m in wanted])
+        return dict(zip(wanted, grads, strict=True))
+
+    def _text_rows(self, text):
+        """Compact vocabulary row of each position's word vector (-1: none)."""
+        array = np.ascontiguousarray(text.detach().cpu().numpy(), dtype=np.float32)
+        n, length, dim = array.shape
+        keys = array.reshape(n * length, dim).view(np.dtype((np.void, 4 * dim))).ravel()
+        lookup = self.text["lookup"]
+        return np.array([lookup.get(k.tobytes(), -1) for k in keys], dtype=np.int64).reshape(
+            n, length
+        )
+
+    def _substitute(self, text, text0, rows, grad, budget):
+        """Eq. 2 at the positions that still hold their original word, within the budget."""
+        vectors = self.text["vectors"]
+        current = text.detach().cpu().numpy()
+        original = text0.detach().cpu().numpy()
+        open_ = (rows >= 0) & np.all(current == original, axis=2) & (budget > 0)[:, None]
+        if not open_.any():
+            return text
+        eta = np.float32(self.text["eps"]) * np.sign(grad.detach().cpu().numpy())
+        threshold = -np.inf if self.text["threshold"] is None else self.text["threshold"]
+        s, p, w = best_substitutions(rows, open_, eta, self.text["sets"], vectors, threshold, budget)
+        if not s.size:
+            return text
+        np.subtract.at(budget, s, 1)
+        out = text.detach().clone()
+        out[torch.as_tensor(s), torch.as_tensor(p)] = torch.as_tensor(
+            vectors[w], dtype=out.dtype, device=out.device
+        )
+        return out
+
+
+def make_batch_attack(image_perturber, text_perturber, X, modalities, weight):
+    """The :class:`BatchAttack` of fitted perturber templates for the training frame ``X``.
+
+    The text attack's vocabulary is the words of ``X``'s text column: their
+    candidate sets are searched once here, so that a training step only
+    looks them up.
+    """
+    image = text = None
+    if image_perturber is not None and "image" in modalities:
+        p = image_perturber
+        step = p.step_size
+        if step is None:
+            step = p.eps if p.n_iter == 1 else 2.5 * p.eps / p.n_iter
+        image = {
+            "eps": float(p.eps),
+            "n_iter": int(p.n_iter),
+            "step": float(step),
+            "random_start": bool(p.random_start),
+            "clip": None if p.clip is None else tuple(float(c) for c in p.clip),
+        }
+    if text_perturber is not None and "text" in modalities:
+        p = text_perturber
+        if p.search != "gradient":
+            raise ValueError(
+                "method='in_loop' attacks each training batch with the gradient search "
+                f"(Eq. 2); the text perturber's search={p.search!r} is for evaluation only."
+            )
+        table = p.vectors_
+        seq = check_array_column(X, "text", ndim=2, last_dim=table.dim, caller="in-loop attack")
+        rows = p._word_rows(X, seq)
+        words = np.unique(rows[rows >= 0])
+        sets = p._candidate_sets(words)
+        needed = np.unique(np.concatenate([words, sets.indices.ravel()]))
+        compact = np.searchsorted(needed, words)
+        vectors = np.ascontiguousarray(table.vectors[needed], dtype=np.float32)
+        keys = vectors[compact].view(np.dtype((np.void, 4 * table.dim))).ravel()
+        text = {
+            "eps": float(p.eps),
+            "threshold": None if p.threshold is None else float(p.threshold),
+            "n_iter": int(p.n_iter),
+            "max_substitutions": p.max_substitutions,
+            "lookup": {k.tobytes(): int(c) for k, c in zip(keys, compact, strict=True)},
+            "vectors": vectors,
+            "sets": CandidateSets(compact, np.searchsorted(needed, sets.indices), sets.allowed),
+        }
+    return BatchAttack(weight, image=image, text=text)
