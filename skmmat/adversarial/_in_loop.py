@@ -85,7 +85,9 @@ class BatchAttack:
             rows = self._text_rows(adv["text"])
             budget = substitution_budget(self.text["max_substitutions"], (rows >= 0).sum(axis=1))
         text0 = adv.get("text")
-        steps = max(self.image["n_iter"] if attack_image else 1, self.text["n_iter"] if attack_text else 1)
+        steps = max(
+            self.image["n_iter"] if attack_image else 1, self.text["n_iter"] if attack_text else 1
+        )
         for step in range(steps):
             grads = self._gradient(module, adv, y, attack_image, attack_text)
             if attack_image and step < self.image["n_iter"]:
@@ -125,7 +127,8 @@ class BatchAttack:
             return text
         eta = np.float32(self.text["eps"]) * np.sign(grad.detach().cpu().numpy())
         threshold = -np.inf if self.text["threshold"] is None else self.text["threshold"]
-        s, p, w = best_substitutions(rows, open_, eta, self.text["sets"], vectors, threshold, budget)
+        sets = self.text["sets"]
+        s, p, w = best_substitutions(rows, open_, eta, sets, vectors, threshold, budget)
         if not s.size:
             return text
         np.subtract.at(budget, s, 1)

@@ -239,9 +239,7 @@ class WordSubstitutionPerturber(BasePerturber):
             # each position's candidate set is its original word's, whatever was written
             sets = self._candidate_sets(np.unique(rows[known]))
             if self.search == "greedy":
-                greedy_search(
-                    self.estimator_, X, y, new_seq, new_rows, rows, sets, budget, table
-                )
+                greedy_search(self.estimator_, X, y, new_seq, new_rows, rows, sets, budget, table)
             else:
                 self._gradient_search(X, y, gradient, new_seq, new_rows, rows, sets, budget)
         out = {"text": as_cells(new_seq)}

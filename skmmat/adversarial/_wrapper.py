@@ -28,6 +28,18 @@ _DEFAULT = "default"
 _PAIR_COLUMN = "_mmat_pair"
 
 
+def _check_attacked(image_p, text_p, modalities, caller):
+    """ValueError unless a perturber attacks a modality the estimator reads."""
+    if not (
+        (image_p is not None and "image" in modalities)
+        or (text_p is not None and "text" in modalities)
+    ):
+        raise ValueError(
+            f"{caller}: no perturber attacks the modalities the estimator reads "
+            f"({list(modalities)}); set image_perturber or text_perturber."
+        )
+
+
 def _template_modalities(estimator, caller):
     """Modalities an unfitted estimator will read (its ``modalities`` parameter)."""
     modalities = estimator.get_params(deep=False).get("modalities", ("image", "text"))
@@ -219,14 +231,7 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
         modalities = estimator_modalities(model)
         image_p = self._seeded(image_template, rng)
         text_p = self._seeded(text_template, rng)
-        if not (
-            (image_p is not None and "image" in modalities)
-            or (text_p is not None and "text" in modalities)
-        ):
-            raise ValueError(
-                f"{name}: no perturber attacks the modalities the estimator reads "
-                f"({list(modalities)}); set image_perturber or text_perturber."
-            )
+        _check_attacked(image_p, text_p, modalities, name)
         X_clean = X.reset_index(drop=True)
         y_aug = np.concatenate([y, y])
         self.rounds_ = []
@@ -279,14 +284,7 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
         image_t, text_t = resolve_perturbers(image_template, self.text_perturber, name)
         image_p = self._seeded(image_t, rng)
         text_p = self._seeded(text_t, rng)
-        if not (
-            (image_p is not None and "image" in modalities)
-            or (text_p is not None and "text" in modalities)
-        ):
-            raise ValueError(
-                f"{name}: no perturber attacks the modalities the estimator reads "
-                f"({list(modalities)}); set image_perturber or text_perturber."
-            )
+        _check_attacked(image_p, text_p, modalities, name)
         if text_p is not None and "text" in modalities:
             text_p = clone(text_p)
             text_p._validate_params()
@@ -306,7 +304,8 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
             }
         ]
         if self.verbose:
-            print(f"[{name}] in-loop training on {len(X)} rows ({self.rounds_[0]['seconds']:.1f} s)")
+            seconds = self.rounds_[0]["seconds"]
+            print(f"[{name}] in-loop training on {len(X)} rows ({seconds:.1f} s)")
         return self
 
     # delegation ---------------------------------------------------------

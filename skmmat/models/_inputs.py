@@ -46,7 +46,9 @@ class RowColumn:
     @property
     def shape(self):
         """``(n_rows, *cell_shape)`` in the model layout."""
-        shape = self.cell_shape if self.axes is None else tuple(self.cell_shape[a] for a in self.axes)
+        shape = self.cell_shape
+        if self.axes is not None:
+            shape = tuple(shape[a] for a in self.axes)
         return (len(self.cells), *shape)
 
     @property

@@ -13,9 +13,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.class_weight import compute_class_weight
 from skorch import NeuralNetClassifier
 from skorch.callbacks import EarlyStopping, EpochScoring
-from skorch.dataset import ValidSplit
+from skorch.dataset import ValidSplit, unpack_data
 from skorch.history import History
-from skorch.dataset import unpack_data
 
 from .._torch_state import seeded_torch, torch_threads
 from ..callbacks import EpochProgress, TrainingCheckpoint, training_fingerprint

@@ -1,4 +1,4 @@
-"""In-loop adversarial training: the batch attack and AdversarialAugmentationWrapper(method="in_loop")."""
+"""In-loop adversarial training: the batch attack and the wrapper's method="in_loop"."""
 
 import numpy as np
 import pytest

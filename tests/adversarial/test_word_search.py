@@ -76,9 +76,7 @@ def test_a_budget_keeps_the_best_scoring_words_of_equation_2(mmn, prepared):
     # at most one word per tweet, one of those the unlimited attack changes, to the same word
     assert (changed_one.sum(axis=1) == np.minimum(changed_free.sum(axis=1), 1)).all()
     assert not (changed_one & ~changed_free).any()
-    np.testing.assert_array_equal(
-        stack(one["text"])[changed_one], stack(free["text"])[changed_one]
-    )
+    np.testing.assert_array_equal(stack(one["text"])[changed_one], stack(free["text"])[changed_one])
 
 
 def test_iterative_search_reaches_what_one_step_cannot(mmn, prepared):
