@@ -193,7 +193,9 @@ def main(argv=None):
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     started = time.perf_counter()
     tasks = [
-        (str(args.data), e, s, args.class_weight) for e in args.events for s in range(args.seeds)
+        (str(args.data), event, seed, args.class_weight, args.epochs)
+        for event in args.events
+        for seed in range(args.seeds)
     ]
     if args.jobs > 1:
         ctx = multiprocessing.get_context("spawn")
