@@ -84,7 +84,10 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
     rounds, mean accuracy under a white-box attack over 5 seeds, refitted vs
     warm-started: 25.0 vs 57.1 % (California wildfires), 34.7 vs 61.8 %
     (Hurricane Harvey), 19.0 vs 49.0 % (Mexico earthquake), 65.8 vs 82.5 %
-    (Sri Lanka floods); see the documentation's results page.
+    (Sri Lanka floods); see the documentation's results page. That is resistance
+    to Eq. 2, the attack the rounds train with: the query-only greedy search
+    (``WordSubstitutionPerturber(search="greedy")``) breaks such rounds more
+    easily than a plain model. ``method="in_loop"`` attacks every training batch.
 
     Perturbers act at training time only: ``predict``, ``predict_proba`` and
     ``score`` are the final model's, on the input as given. Setting a
