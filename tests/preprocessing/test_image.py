@@ -129,6 +129,17 @@ def test_reduced_decoding_of_large_jpegs_stays_close_to_full(tmp_path, monkeypat
     assert 0 < diff.mean() < 1 / 255 and diff.max() < 12 / 255
 
 
+def test_a_png_file_under_a_jpg_name_is_decoded_as_png(tmp_path):
+    # some real CrisisMMD files are PNGs named .jpg: the format, not the name, decides
+    pixels = _photo((600, 800))
+    disguised, honest = tmp_path / "disguised.jpg", tmp_path / "honest.png"
+    Image.fromarray(pixels).save(disguised, format="PNG")
+    Image.fromarray(pixels).save(honest)
+    reduced = resize_one(str(disguised))
+    np.testing.assert_array_equal(reduced, resize_one(str(disguised), decode="full"))
+    np.testing.assert_array_equal(reduced, resize_one(str(honest)))
+
+
 def test_reduced_decoding_leaves_small_jpegs_and_other_formats_alone(tmp_path):
     small = tmp_path / "small.jpg"
     Image.fromarray(_photo((100, 90))).save(small, quality=90)
