@@ -11,7 +11,20 @@ import numbers
 import numpy as np
 import pandas as pd
 
-__all__ = ["check_dataframe", "check_array_cells", "check_array_column", "check_labels"]
+__all__ = [
+    "as_label_array",
+    "check_array_cells",
+    "check_array_column",
+    "check_dataframe",
+    "check_labels",
+]
+
+
+def as_label_array(y):
+    """``y`` (array-like, pandas Series or None) as a numpy array, None kept."""
+    if y is None:
+        return None
+    return np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
 
 
 def check_dataframe(X, columns=(), *, caller="this estimator", allow_empty=False):

@@ -11,7 +11,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_dataframe
+from .._validation import as_label_array, check_dataframe
 
 __all__ = ["BasePerturber", "estimator_modalities"]
 
@@ -202,7 +202,7 @@ class BasePerturber(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "estimator_")
         check_dataframe(X, [self.modality], caller=type(self).__name__)
-        y = None if y is None else np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
+        y = as_label_array(y)
         if gradient is not None:
             gradient = {m: np.asarray(g) for m, g in gradient.items()}
             if any(len(g) != len(X) for g in gradient.values()):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import numpy as np
 from sklearn.base import clone
 
+from .._validation import as_label_array
 from ._base import estimator_modalities, join_blocks, row_blocks
 from ._fgsm import FGSMPerturber
 from ._word_substitution import WordSubstitutionPerturber
@@ -115,7 +115,7 @@ def craft_adversarial(estimator, X, y=None, *, image_perturber=None, text_pertur
             for column in perturber.written_columns:
                 out[column] = adversarial[column]
         return out
-    y = None if y is None else np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
+    y = as_label_array(y)
     parts = {}
     # one gradient per block of rows serves both perturbers: the block's gradient is all
     # that is held beside the adversarial cells

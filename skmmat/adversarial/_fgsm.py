@@ -102,6 +102,13 @@ class FGSMPerturber(BasePerturber):
     def single_step(self):
         return self.n_iter == 1 and not self.random_start
 
+    @property
+    def step(self):
+        """float: the size of each step, ``step_size`` or its default for ``n_iter``."""
+        if self.step_size is not None:
+            return self.step_size
+        return self.eps if self.n_iter == 1 else 2.5 * self.eps / self.n_iter
+
     def _check_params(self):
         super()._check_params()
         clip = self.clip
@@ -126,9 +133,7 @@ class FGSMPerturber(BasePerturber):
         else:
             if y is None:  # fix the targets once: the clean input's predictions
                 y = self.estimator_.predict(X)
-            step = self.step_size
-            if step is None:
-                step = self.eps if self.n_iter == 1 else 2.5 * self.eps / self.n_iter
+            step = self.step
             x = x0.copy()
             if self.random_start:
                 noise = rng.uniform(-self.eps, self.eps, size=x0.shape).astype(np.float32)

@@ -149,13 +149,10 @@ def make_batch_attack(image_perturber, text_perturber, X, modalities, weight):
     image = text = None
     if image_perturber is not None and "image" in modalities:
         p = image_perturber
-        step = p.step_size
-        if step is None:
-            step = p.eps if p.n_iter == 1 else 2.5 * p.eps / p.n_iter
         image = {
             "eps": float(p.eps),
             "n_iter": int(p.n_iter),
-            "step": float(step),
+            "step": float(p.step),
             "random_start": bool(p.random_start),
             "clip": None if p.clip is None else tuple(float(c) for c in p.clip),
         }

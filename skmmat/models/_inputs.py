@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_array_cells, check_dataframe
+from .._validation import as_label_array, check_array_cells, check_dataframe
 from ._modules import MODALITIES
 
 __all__ = [
@@ -169,7 +169,7 @@ def frame_to_inputs(X, modalities, *, text_window, n_blocks, caller, reference=N
 
 def encode_labels(y, classes, n_samples, caller):
     """Map labels of the original kind to indices into ``classes`` (ValueError if unknown)."""
-    y = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
+    y = as_label_array(y)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y.ravel()
     if y.ndim != 1 or len(y) != n_samples:
