@@ -21,6 +21,35 @@ def test_visual_cnn_structure_and_output_shape():
     assert (out >= 0).all()  # ReLU after the fully-connected layer
 
 
+def test_visual_cnn_pools_before_relu_with_the_papers_values_and_gradients():
+    """Pooling then ReLU is the paper's ReLU then pooling, bit for bit, values and gradients."""
+    torch.manual_seed(0)
+    net = VisualCNN((16, 12), filters=(4, 8), hidden_units=6, batch_norm=True).eval()
+    kinds = [type(layer).__name__ for layer in net.features]
+    assert kinds == ["Conv2d", "BatchNorm2d", "MaxPool2d", "ReLU"] * 2
+    # the paper's order: each block's ReLU before its pooling
+    papers = []
+    for layer in net.features:
+        if isinstance(layer, nn.MaxPool2d):
+            papers += [nn.ReLU(), layer]
+        elif not isinstance(layer, nn.ReLU):
+            papers.append(layer)
+    papers = nn.Sequential(*papers)
+    # ties and all-negative windows included: a quarter of the inputs are one value
+    x = torch.randn(4, 3, 16, 12)
+    x[:, :, ::2, ::2] = 0.25
+    xa = x.clone().requires_grad_(True)
+    xb = x.clone().requires_grad_(True)
+    za = net.features(xa.contiguous(memory_format=torch.channels_last))
+    zb = papers(xb.contiguous(memory_format=torch.channels_last))
+    assert torch.equal(za, zb)
+    weight = torch.randn_like(za)
+    (ga,) = torch.autograd.grad((za * weight).sum(), xa)
+    (gb,) = torch.autograd.grad((zb * weight).sum(), xb)
+    assert torch.equal(ga, gb)
+    assert (ga != 0).any()
+
+
 def test_visual_cnn_runs_channels_last_with_channels_first_semantics():
     torch.manual_seed(0)
     net = VisualCNN((16, 12), filters=(4, 8), hidden_units=6).eval()

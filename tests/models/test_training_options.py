@@ -200,7 +200,7 @@ def test_image_batch_norm_follows_each_convolution_and_uses_running_stats_to_pre
     clf = image_cnn(small, patience=None, image_batch_norm=True).fit(X, y)
     layers = list(clf.net_.module_.visual.features)
     kinds = [type(layer).__name__ for layer in layers]
-    assert kinds == ["Conv2d", "BatchNorm2d", "ReLU", "MaxPool2d"] * 2
+    assert kinds == ["Conv2d", "BatchNorm2d", "MaxPool2d", "ReLU"] * 2
     norm = layers[1]
     assert norm.num_batches_tracked > 0  # trained on batch statistics
     running = norm.running_mean.clone()
