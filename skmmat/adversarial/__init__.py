@@ -1,4 +1,4 @@
-"""Adversarial examples (Equations 1 and 2) and adversarial training (Algorithm 1)."""
+"""Adversarial examples (Equations 1 and 2), adversarial training (Algorithm 1), interval bounds."""
 
 from ._base import BasePerturber, estimator_modalities
 from ._bounds import check_boundable, margin_bounds
