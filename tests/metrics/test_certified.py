@@ -132,7 +132,8 @@ def test_enumerating_every_substitution_never_breaks_a_certified_tweet(text_cnn,
             assert worst > 0  # ... and no substitution breaks a certified tweet
         checked += 1
         n_certified += int(certified[i])
-    assert checked >= 50 and n_certified >= 10, (checked, n_certified)
+    print({"tweets enumerated": checked, "certified": n_certified})
+    assert checked >= 80 and n_certified >= 25, (checked, n_certified)  # measured: 98, 44
 
 
 def test_the_strongest_attacks_never_break_a_certified_tweet(mmn, california):
