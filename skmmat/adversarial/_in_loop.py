@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from .._validation import check_array_column
 from ._word_search import CandidateSets, best_substitutions, substitution_budget
 
-__all__ = ["BatchAttack", "make_batch_attack"]
+__all__ = ["BatchAttack", "make_batch_attack", "training_vocabulary", "vocabulary_rows"]
 
 
 class BatchAttack:
@@ -82,7 +82,7 @@ class BatchAttack:
                 adv["image"] = (x0 + noise).clamp(low, high)
         rows = budget = None
         if attack_text:
-            rows = self._text_rows(adv["text"])
+            rows = vocabulary_rows(adv["text"], self.text["lookup"])
             budget = substitution_budget(self.text["max_substitutions"], (rows >= 0).sum(axis=1))
         text0 = adv.get("text")
         steps = max(
@@ -107,16 +107,6 @@ class BatchAttack:
         grads = torch.autograd.grad(loss, [leaves[m] for m in wanted])
         return dict(zip(wanted, grads, strict=True))
 
-    def _text_rows(self, text):
-        """Compact vocabulary row of each position's word vector (-1: none)."""
-        array = np.ascontiguousarray(text.detach().cpu().numpy(), dtype=np.float32)
-        n, length, dim = array.shape
-        keys = array.reshape(n * length, dim).view(np.dtype((np.void, 4 * dim))).ravel()
-        lookup = self.text["lookup"]
-        return np.array([lookup.get(k.tobytes(), -1) for k in keys], dtype=np.int64).reshape(
-            n, length
-        )
-
     def _substitute(self, text, text0, rows, grad, budget):
         """Eq. 2 at the positions that still hold their original word, within the budget."""
         vectors = self.text["vectors"]
@@ -137,6 +127,65 @@ class BatchAttack:
             vectors[w], dtype=out.dtype, device=out.device
         )
         return out
+
+
+def vocabulary_rows(text, lookup):
+    """The vocabulary row of each position's word vector in a batch of texts (-1: none).
+
+    Parameters
+    ----------
+    text : torch.Tensor of shape (n, n_words, dim)
+    lookup : dict
+        A word vector's float32 bytes to its row (:func:`training_vocabulary`).
+
+    Returns
+    -------
+    rows : ndarray of int64 of shape (n, n_words)
+    """
+    array = np.ascontiguousarray(text.detach().cpu().numpy(), dtype=np.float32)
+    n, length, dim = array.shape
+    keys = array.reshape(n * length, dim).view(np.dtype((np.void, 4 * dim))).ravel()
+    return np.array([lookup.get(k.tobytes(), -1) for k in keys], dtype=np.int64).reshape(n, length)
+
+
+def training_vocabulary(text_perturber, X, caller):
+    """The words of ``X``'s text column, their candidate sets and vectors, in compact rows.
+
+    The candidate sets are searched once here, so that a training step only
+    looks them up.
+
+    Parameters
+    ----------
+    text_perturber : WordSubstitutionPerturber
+        A perturber whose resources are loaded (``vectors_``).
+    X : pandas.DataFrame
+        The training frame.
+    caller : str
+        Name used in messages.
+
+    Returns
+    -------
+    vocabulary : dict
+        ``lookup`` (a word vector's float32 bytes to its compact row),
+        ``vectors`` (the compact rows' vectors: the words and their
+        candidates) and ``sets`` (the words' :class:`CandidateSets`, in
+        compact rows).
+    """
+    p = text_perturber
+    table = p.vectors_
+    seq = check_array_column(X, "text", ndim=2, last_dim=table.dim, caller=caller)
+    rows = p._word_rows(X, seq)
+    words = np.unique(rows[rows >= 0])
+    sets = p._candidate_sets(words)
+    needed = np.unique(np.concatenate([words, sets.indices.ravel()]))
+    compact = np.searchsorted(needed, words)
+    vectors = np.ascontiguousarray(table.vectors[needed], dtype=np.float32)
+    keys = vectors[compact].view(np.dtype((np.void, 4 * table.dim))).ravel()
+    return {
+        "lookup": {k.tobytes(): int(c) for k, c in zip(keys, compact, strict=True)},
+        "vectors": vectors,
+        "sets": CandidateSets(compact, np.searchsorted(needed, sets.indices), sets.allowed),
+    }
 
 
 def make_batch_attack(image_perturber, text_perturber, X, modalities, weight):
@@ -163,22 +212,11 @@ def make_batch_attack(image_perturber, text_perturber, X, modalities, weight):
                 "method='in_loop' attacks each training batch with the gradient search "
                 f"(Eq. 2); the text perturber's search={p.search!r} is for evaluation only."
             )
-        table = p.vectors_
-        seq = check_array_column(X, "text", ndim=2, last_dim=table.dim, caller="in-loop attack")
-        rows = p._word_rows(X, seq)
-        words = np.unique(rows[rows >= 0])
-        sets = p._candidate_sets(words)
-        needed = np.unique(np.concatenate([words, sets.indices.ravel()]))
-        compact = np.searchsorted(needed, words)
-        vectors = np.ascontiguousarray(table.vectors[needed], dtype=np.float32)
-        keys = vectors[compact].view(np.dtype((np.void, 4 * table.dim))).ravel()
         text = {
             "eps": float(p.eps),
             "threshold": None if p.threshold is None else float(p.threshold),
             "n_iter": int(p.n_iter),
             "max_substitutions": p.max_substitutions,
-            "lookup": {k.tobytes(): int(c) for k, c in zip(keys, compact, strict=True)},
-            "vectors": vectors,
-            "sets": CandidateSets(compact, np.searchsorted(needed, sets.indices), sets.allowed),
+            **training_vocabulary(p, X, "in-loop attack"),
         }
     return BatchAttack(weight, image=image, text=text)

@@ -19,6 +19,7 @@ from .._validation import check_dataframe, check_labels
 from ._base import estimator_modalities
 from ._craft import craft_adversarial, resolve_perturbers
 from ._fgsm import FGSMPerturber
+from ._ibp import make_interval_bound_loss
 from ._in_loop import make_batch_attack
 
 __all__ = ["AdversarialAugmentationWrapper"]
@@ -123,7 +124,7 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
         reproducible. None leaves the inner estimators' own seeds alone.
     verbose : int, default=0
         ``> 0`` prints one line per round.
-    method : {"algorithm1", "in_loop"}, default="algorithm1"
+    method : {"algorithm1", "in_loop", "ibp"}, default="algorithm1"
         ``"algorithm1"`` is the paper's procedure above. ``"in_loop"`` trains
         once and attacks every training batch against the weights of that
         step (Madry et al., 2018), through the classifier's ``batch_attack``
@@ -131,12 +132,33 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
         here is one step from a random start, of 1.25 eps, as Wong et al.,
         2020, recommend), texts with the text perturber's Eq. 2, once or
         ``n_iter`` times, over the candidate sets of the training words and
-        within its ``max_substitutions``. ``n_rounds`` and ``warm_start``
-        belong to ``"algorithm1"``; the greedy text search is for evaluation.
+        within its ``max_substitutions``. ``"ibp"`` is certified training
+        (interval bound propagation, Gowal et al., 2018) through the same
+        hook: each step minimises a mix of the clean loss and the
+        cross-entropy of the worst-case logits that interval bounds give
+        over the batch's threat model, read from the perturbers as
+        :func:`skmmat.metrics.certify` reads it (images: ``eps`` and
+        ``clip``; texts: each word's box over its candidate set,
+        ``n_candidates`` and ``max_distance``). ``n_rounds`` and
+        ``warm_start`` belong to ``"algorithm1"``; the greedy text search
+        is for evaluation.
     adversarial_weight : float in [0, 1], default=0.5
         With ``method="in_loop"``, each step minimises
         ``(1 - adversarial_weight) * clean loss + adversarial_weight *
         adversarial loss`` (Goodfellow et al., 2015); 0 is plain training.
+        With ``method="ibp"``, the final weight ``kappa`` of the robust
+        loss, reached at the end of the ramp.
+    ramp_epochs : int, default=10
+        With ``method="ibp"``: the threat model and ``kappa`` grow linearly
+        over the first ``ramp_epochs`` epochs, to full size (Gowal et al.,
+        2018). At epoch ``e`` (from 1) the image ``eps`` and the text boxes
+        (shrunk towards each word) are ``s = min(1, e / ramp_epochs)`` of
+        their size, and ``kappa = s * adversarial_weight``; 0 starts at full
+        size. The epoch is the classifier's, so a resumed fit goes on with
+        the ramp. Early stopping watches the clean validation loss, which
+        the growing box raises: train with ``patience=None`` (a fixed
+        number of epochs beyond the ramp), or the weights of an early,
+        small-box epoch may be the ones kept. Unused by the other methods.
     attack_accuracy : bool, default=False
         Record, for each round of ``method="algorithm1"``, the accuracy of the
         model attacked in that round on its own adversarial training examples
@@ -153,20 +175,21 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
     initial_estimator_ : estimator or None
         The model of step 1, trained on clean data only (the paper's MMN,
         Visual-CNN or Text-CNN column); handy to measure transfer attacks.
-        None with ``method="in_loop"``, which trains no clean model.
+        None with ``method="in_loop"`` or ``"ibp"``, which train no clean model.
     classes_ : ndarray
         Class labels.
     rounds_ : list of dict
         Per round: ``"round"``, ``"n_samples"`` (rows of the refit: 2n),
         ``"attack_accuracy"`` (accuracy of the model attacked in that round on
         its own adversarial training examples, with ``attack_accuracy=True``;
-        None otherwise) and ``"seconds"``. With
-        ``method="in_loop"``, one entry: the n rows, no attack accuracy
-        (None) and the fit's time.
+        None otherwise) and ``"seconds"``. With ``method="in_loop"`` or
+        ``"ibp"``, one entry: the n rows, no attack accuracy (None) and the
+        fit's time.
 
     See Also
     --------
     skmmat.metrics.make_adversarial_scorer : white-box robust accuracy.
+    skmmat.metrics.certified_accuracy : the accuracy no attack in the threat model breaks.
 
     Examples
     --------
@@ -188,8 +211,9 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
         "text_perturber": [HasMethods(["craft"]), StrOptions({_DEFAULT}), None],
         "n_rounds": [Interval(Integral, 1, None, closed="left")],
         "warm_start": ["boolean"],
-        "method": [StrOptions({"algorithm1", "in_loop"})],
+        "method": [StrOptions({"algorithm1", "in_loop", "ibp"})],
         "adversarial_weight": [Interval(Real, 0, 1, closed="both")],
+        "ramp_epochs": [Interval(Integral, 0, None, closed="left")],
         "attack_accuracy": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -206,6 +230,7 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
         verbose=0,
         method="algorithm1",
         adversarial_weight=0.5,
+        ramp_epochs=10,
         attack_accuracy=False,
     ):
         self.estimator = estimator
@@ -217,6 +242,7 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
         self.verbose = verbose
         self.method = method
         self.adversarial_weight = adversarial_weight
+        self.ramp_epochs = ramp_epochs
         self.attack_accuracy = attack_accuracy
 
     def fit(self, X, y):
@@ -238,8 +264,8 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
         check_dataframe(X, caller=name)
         y = check_labels(y, len(X), caller=name)
         rng = check_random_state(self.random_state)
-        if self.method == "in_loop":
-            return self._fit_in_loop(X, y, rng)
+        if self.method != "algorithm1":
+            return self._fit_with_hook(X, y, rng)
 
         model = self._seeded(clone(self.estimator), rng).fit(X, y)
         self.initial_estimator_ = model
@@ -290,8 +316,8 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
         self.classes_ = model.classes_
         return self
 
-    def _fit_in_loop(self, X, y, rng):
-        """Train once, every batch attacked against the current weights."""
+    def _fit_with_hook(self, X, y, rng):
+        """Train once through the classifier's hook: every batch attacked, or bounded (IBP)."""
         name = type(self).__name__
         start = time.perf_counter()
         model = self._seeded(clone(self.estimator), rng)
@@ -299,7 +325,8 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
         # in the loop a single image step starts at random (Wong et al., 2020: a step of
         # 1.25 eps); evaluation's default stays the paper's FGSM
         image_template = self.image_perturber
-        if isinstance(image_template, str) and image_template == _DEFAULT:
+        is_default = isinstance(image_template, str) and image_template == _DEFAULT
+        if self.method == "in_loop" and is_default:
             image_template = FGSMPerturber(random_start=True, step_size=0.125)
         image_t, text_t = resolve_perturbers(image_template, self.text_perturber, name)
         image_p = self._seeded(image_t, rng)
@@ -309,8 +336,13 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
             text_p = clone(text_p)
             text_p._validate_params()
             text_p._fit_resources()
-        attack = make_batch_attack(image_p, text_p, X, modalities, self.adversarial_weight)
-        model.set_params(batch_attack=attack).fit(X, y)
+        if self.method == "ibp":
+            hook = make_interval_bound_loss(
+                image_p, text_p, X, modalities, self.adversarial_weight, self.ramp_epochs
+            )
+        else:
+            hook = make_batch_attack(image_p, text_p, X, modalities, self.adversarial_weight)
+        model.set_params(batch_attack=hook).fit(X, y)
         model.set_params(batch_attack=None)  # a plain classifier from here on
         self.estimator_ = model
         self.initial_estimator_ = None
@@ -325,7 +357,8 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
         ]
         if self.verbose:
             seconds = self.rounds_[0]["seconds"]
-            print(f"[{name}] in-loop training on {len(X)} rows ({seconds:.1f} s)")
+            kind = "certified (IBP)" if self.method == "ibp" else "in-loop"
+            print(f"[{name}] {kind} training on {len(X)} rows ({seconds:.1f} s)")
         return self
 
     # delegation ---------------------------------------------------------
@@ -406,15 +439,15 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
         templates = resolve_perturbers(
             self.image_perturber, self.text_perturber, type(self).__name__
         )
-        if self.method == "in_loop":
+        if self.method != "algorithm1":
             if self.n_rounds != 1 or self.warm_start:
                 raise ValueError(
-                    "n_rounds and warm_start belong to method='algorithm1'; method='in_loop' "
-                    "attacks every training batch in one fit."
+                    f"n_rounds and warm_start belong to method='algorithm1'; "
+                    f"method={self.method!r} trains on every training batch in one fit."
                 )
             if "batch_attack" not in self.estimator.get_params(deep=False):
                 raise ValueError(
-                    f"method='in_loop' needs an estimator with a 'batch_attack' parameter "
+                    f"method={self.method!r} needs an estimator with a 'batch_attack' parameter "
                     f"(such as MultiModalCNNClassifier); {type(self.estimator).__name__} has none."
                 )
         if self.warm_start and "warm_start" not in self.estimator.get_params(deep=False):

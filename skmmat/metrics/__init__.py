@@ -5,7 +5,10 @@
 * :func:`adversarial_score`, :func:`adversarial_accuracy`: a score on
   adversarial examples crafted white-box (or against another model);
 * :func:`make_adversarial_scorer`: the same as a scorer for
-  :class:`~sklearn.model_selection.GridSearchCV`.
+  :class:`~sklearn.model_selection.GridSearchCV`;
+* :func:`certify`, :func:`certified_accuracy`, :func:`make_certified_scorer`:
+  certificates of robustness (interval bound propagation), a lower bound on
+  the accuracy under every attack of the threat model.
 """
 
 from ._adversarial import (
@@ -14,6 +17,7 @@ from ._adversarial import (
     adversarial_score,
     make_adversarial_scorer,
 )
+from ._certified import certified_accuracy, certify, make_certified_scorer
 from ._scores import (
     SCORES,
     check_metric,
@@ -28,7 +32,10 @@ __all__ = [
     "check_metric",
     "adversarial_predictions",
     "adversarial_score",
+    "certified_accuracy",
+    "certify",
     "make_adversarial_scorer",
+    "make_certified_scorer",
     "prediction_scores",
     "predicts_one_class",
     "score_predictions",

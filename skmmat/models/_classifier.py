@@ -10,7 +10,7 @@ import pandas as pd
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from .._validation import check_dataframe, check_labels
 from ._inference import InferenceMixin
@@ -175,14 +175,18 @@ class MultiModalCNNClassifier(InferenceMixin, FittedStateMixin, ClassifierMixin,
         pairs of one tweet (the same text) are never split between training
         and validation. :class:`~skmmat.AdversarialAugmentationWrapper` uses
         it to keep each row with its adversarial twin. None splits by row.
-    batch_attack : callable or None, default=None
+    batch_attack : callable, object with ``batch_loss`` or None, default=None
         In-loop adversarial training: ``batch_attack(module, inputs, y)``
         returns adversarial copies of each training batch's inputs (a dict
         of tensors), crafted against the weights of that step, and the step
         minimises ``(1 - w) * clean loss + w * adversarial loss`` with
-        ``w = batch_attack.weight``. The validation loss stays clean.
+        ``w = batch_attack.weight``. A hook with a method
+        ``batch_loss(net, inputs, y, **fit_params)`` returns the step's loss
+        and clean predictions itself instead (certified training). Weight 0
+        is the plain step. The validation loss stays clean.
         :class:`~skmmat.AdversarialAugmentationWrapper` with
-        ``method="in_loop"`` builds and sets it for the fit, then clears it.
+        ``method="in_loop"`` or ``"ibp"`` builds and sets it for the fit,
+        then clears it.
     callbacks : list of skorch callbacks or (name, callback) tuples, default=None
         Extra :mod:`skorch.callbacks` run by the training loop after
         skmmat's own (early stopping, the progress bar and the checkpoint),
@@ -265,7 +269,7 @@ class MultiModalCNNClassifier(InferenceMixin, FittedStateMixin, ClassifierMixin,
         "image_augmentation": ["boolean"],
         "image_batch_norm": ["boolean"],
         "validation_groups": [str, None],
-        "batch_attack": [callable, None],
+        "batch_attack": [callable, HasMethods(["batch_loss"]), None],
     }
 
     def __init__(
