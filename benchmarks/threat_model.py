@@ -18,8 +18,22 @@ of Eq. 2, the 3-step search and the greedy 3-word search. Accuracy and macro-F1
         --json benchmarks/results/threat_model_text.json \\
         --markdown benchmarks/results/threat_model_text.md
 
-``--class-weight balanced`` trains every model with balanced class weights
-(the paper's settings otherwise).
+``--images`` runs the image part instead, on the one event whose images
+CrisisMMD ships (California wildfires, 1,589 real images at 64x64, GloVe
+texts): the Visual-CNN and MMN columns, each trained plain, by Algorithm 1,
+by three warm rounds and in-loop, evaluated clean and under image PGD-10
+with ``--restarts`` random restarts (eps 0.1), and for MMN also under the
+joint attack (PGD-10 with restarts and 3 Eq. 2 steps within 3 words from
+one gradient per step, ``craft_adversarial(joint=True)``) and the per-tweet
+worst case of the PGD, the joint attack and the greedy 3-word text search.
+Its records go to ``benchmarks/results/threat_model_images.{json,md}``
+unless ``--json``/``--markdown`` say otherwise:
+
+    python benchmarks/threat_model.py --images --data <CrisisMMD v2.0 root> --seeds 5 --jobs 2
+
+``--class-weight balanced`` (and the other training flags of table1.py)
+trains every model with balanced class weights (the paper's settings
+otherwise).
 """
 
 from __future__ import annotations
@@ -35,7 +49,14 @@ from pathlib import Path
 
 import numpy as np
 
-from skmmat import AdversarialAugmentationWrapper, GloveSequencer, WordSubstitutionPerturber
+from skmmat import (
+    AdversarialAugmentationWrapper,
+    FGSMPerturber,
+    GloveSequencer,
+    ImageResizer,
+    WordSubstitutionPerturber,
+)
+from skmmat.cli import add_training_arguments, training_options
 from skmmat.datasets import crisismmd_train_test_split, load_crisismmd
 from skmmat.experiments import make_table1_model
 from skmmat.metrics import adversarial_predictions, prediction_scores
@@ -49,6 +70,12 @@ PAPER_ADVERSARIAL = {
     "srilanka_floods": 89.3,
 }
 MODELS = ("Text-CNN", "Algorithm 1", "Algorithm 1, 3 warm rounds", "in-loop")
+#: the image part: its event, and its columns (Table I model names) and trainings
+IMAGE_EVENT = "california_wildfires"
+IMAGE_COLUMNS = {"Visual-CNN": ("visual_cnn", "visual_cnn_adv"), "MMN": ("mmn", "mmat")}
+TRAININGS = ("plain", "Algorithm 1", "Algorithm 1, 3 warm rounds", "in-loop")
+IMAGE_MODELS = tuple(f"{column}, {training}" for column in IMAGE_COLUMNS for training in TRAININGS)
+RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def attacks():
@@ -70,21 +97,57 @@ def attacks():
     }
 
 
-def make_models(seed, class_weight, epochs=None):
-    params = {"random_state": seed, "preprocessing": False, "validation_groups": "tweet_id"}
-    if class_weight:
-        params["class_weight"] = class_weight
-    if epochs:
-        params["max_epochs"] = epochs
+def image_attacks(seed, restarts, text=True):
+    """The image part's attacks; ``text`` adds the joint attack and the worst case."""
+    pgd = {
+        "image_perturber": FGSMPerturber(
+            n_iter=10, random_start=True, n_restarts=restarts, random_state=seed
+        )
+    }
+    starts = f"{restarts} start" + ("s" if restarts > 1 else "")
+    out = {"clean": [{"image_perturber": None}], f"PGD-10, {starts}": [pgd]}
+    if text:
+        steps = WordSubstitutionPerturber(n_iter=3, max_substitutions=3)
+        joint = {**pgd, "text_perturber": steps, "joint": True}
+        greedy = {"text_perturber": WordSubstitutionPerturber(search="greedy", max_substitutions=3)}
+        out["joint PGD-10 + Eq. 2, 3 steps, 3 words"] = [joint]
+        out["worst of PGD, joint, greedy 3"] = [pgd, joint, greedy]
+    return out
+
+
+def trainings(plain, adversarial, seed, params):
+    """A column's four trainings, from its plain and adversarial Table I names."""
     return {
-        "Text-CNN": make_table1_model("text_cnn", **params),
-        "Algorithm 1": make_table1_model("text_cnn_adv", **params),
+        "plain": make_table1_model(plain, **params),
+        "Algorithm 1": make_table1_model(adversarial, **params),
         "Algorithm 1, 3 warm rounds": make_table1_model(
-            "text_cnn_adv", n_rounds=3, warm_start=True, **params
+            adversarial, n_rounds=3, warm_start=True, **params
         ),
         "in-loop": AdversarialAugmentationWrapper(
-            make_table1_model("text_cnn", **params), method="in_loop", random_state=seed
+            make_table1_model(plain, **params), method="in_loop", random_state=seed
         ),
+    }
+
+
+def model_params(seed, options, epochs=None):
+    params = {"random_state": seed, "preprocessing": False, "validation_groups": "tweet_id"}
+    params.update(options)
+    if epochs:
+        params["max_epochs"] = epochs
+    return params
+
+
+def make_models(seed, options, epochs=None):
+    models = trainings("text_cnn", "text_cnn_adv", seed, model_params(seed, options, epochs))
+    return dict(zip(MODELS, models.values(), strict=True))
+
+
+def make_image_models(seed, options, epochs=None):
+    params = model_params(seed, options, epochs)
+    return {
+        f"{column}, {training}": model
+        for column, (plain, adversarial) in IMAGE_COLUMNS.items()
+        for training, model in trainings(plain, adversarial, seed, params).items()
     }
 
 
@@ -93,17 +156,28 @@ def run_one(task):
     import torch
 
     torch.set_num_threads(1)
-    data, event, seed, class_weight, epochs = task
+    data, event, seed, options, epochs, images, restarts, rows = task
     df = load_crisismmd(data, events=event)
-    X = GloveSequencer().fit_transform(df[["tweet_id", "text"]])
+    if rows:
+        df = df.iloc[:rows]
+    if images:
+        steps = [ImageResizer(), GloveSequencer()]
+        X = df[["tweet_id", "image", "text"]]
+    else:
+        steps = [GloveSequencer()]
+        X = df[["tweet_id", "text"]]
+    for step in steps:
+        X = step.fit_transform(X)
     y = df["label"].to_numpy()
     X_tr, X_te, y_tr, y_te = crisismmd_train_test_split(X, y, random_state=seed)
     out = {"event": event, "seed": seed, "test_rows": len(y_te), "models": {}}
-    for name, model in make_models(seed, class_weight, epochs).items():
+    models = (make_image_models if images else make_models)(seed, options, epochs)
+    for name, model in models.items():
         start = time.perf_counter()
         model.fit(X_tr, y_tr)
         res = {"fit_s": time.perf_counter() - start}
-        for attack, spec in attacks().items():
+        specs = image_attacks(seed, restarts, name.startswith("MMN")) if images else attacks()
+        for attack, spec in specs.items():
             start = time.perf_counter()
             y_adv, _ = adversarial_predictions(model, X_te, y_te, attacks=spec)
             scores = prediction_scores(y_te, y_adv)
@@ -146,26 +220,48 @@ def summarise(records):
 
 
 def markdown(summary, meta):
+    images = meta.get("images", False)
+    settings = "balanced class weights" if meta["class_weight"] else "the paper settings"
+    if meta.get("rows"):
+        settings += f", the first {meta['rows']} rows of each event"
     lines = [
-        "# Text robustness under the threat model",
+        f"# {'Image' if images else 'Text'} robustness under the threat model",
         "",
         f"Measured {meta['date']} with `{meta['command']}` ({meta['wall_s'] / 60:.1f} min; "
-        f"{meta['seeds']} seeds, 10 % test split by tweet, "
-        f"{'balanced class weights' if meta['class_weight'] else 'the paper settings'}).",
+        f"{meta['seeds']} seeds, 10 % test split by tweet, {settings}).",
         "",
         "Accuracy / macro-F1 in %, mean ± std over seeds; `*n`: n seeds predicted one class. "
         "The greedy search queries the model only; the worst case counts a tweet as robust "
-        "only if all three attacks leave it right.",
+        "only if all its attacks leave it right.",
     ]
-    attack_names = list(attacks())
+    if images:
+        lines[-1] += (
+            " Images: eps 0.1 (L-infinity), PGD-10 from random starts, each tweet keeping "
+            "its strongest start; the joint attack takes one gradient per step for the "
+            "image step and the text's Eq. 2 step. Visual-CNN reads no text: its text attacks "
+            "are not run (–)."
+        )
+        attack_names = list(image_attacks(0, meta["restarts"]))
+        headings = {event: f"## {event} (images and texts)" for event in summary}
+        names = IMAGE_MODELS
+    else:
+        attack_names = list(attacks())
+        headings = {
+            event: f"## {event} (paper's Text-CNN_adv row: {PAPER_ADVERSARIAL[event]})"
+            for event in summary
+        }
+        names = MODELS
     for event, models in summary.items():
-        lines += ["", f"## {event} (paper's Text-CNN_adv row: {PAPER_ADVERSARIAL[event]})", ""]
+        lines += ["", headings[event], ""]
         lines.append("| model | " + " | ".join(attack_names) + " |")
         lines.append("|---" * (len(attack_names) + 1) + "|")
-        for model in MODELS:
+        for model in names:
             cells = []
             for attack in attack_names:
-                c = models[model][attack]
+                c = models[model].get(attack)
+                if c is None:
+                    cells.append("–")
+                    continue
                 mark = f" *{c['one_class']}" if c["one_class"] else ""
                 cells.append(
                     f"{c['accuracy_mean']:.1f} ± {c['accuracy_std']:.1f} / "
@@ -179,21 +275,52 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, required=True, help="CrisisMMD v2.0 root")
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--events", nargs="+", default=list(EVENTS))
-    parser.add_argument("--class-weight", choices=["balanced"], default=None)
+    parser.add_argument(
+        "--events", nargs="+", default=None, help=f"text part only (default: {list(EVENTS)})"
+    )
+    parser.add_argument(
+        "--images",
+        action="store_true",
+        help=f"the image part: Visual-CNN and MMN on {IMAGE_EVENT}'s real images",
+    )
+    parser.add_argument(
+        "--restarts", type=int, default=5, help="random starts of the image PGD (default: 5)"
+    )
+    parser.add_argument(
+        "--rows", type=int, help="only the first ROWS rows of each event (smoke runs)"
+    )
+    add_training_arguments(parser)
     parser.add_argument("--epochs", type=int, help="max_epochs (default: the classifier's)")
     parser.add_argument("--jobs", type=int, default=1, help="processes, one (event, seed) each")
-    parser.add_argument("--json", type=Path)
-    parser.add_argument("--markdown", type=Path)
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--json", type=Path, help="default with --images: results/threat_model_images.json"
+    )
+    parser.add_argument(
+        "--markdown", type=Path, help="default with --images: results/threat_model_images.md"
+    )
+    args = parser.parse_args(argv)
+    if args.images:
+        if args.events not in (None, [IMAGE_EVENT]):
+            parser.error(f"--images runs {IMAGE_EVENT} only (the one event with images)")
+        args.events = [IMAGE_EVENT]
+        args.json = args.json or RESULTS / "threat_model_images.json"
+        args.markdown = args.markdown or RESULTS / "threat_model_images.md"
+    elif args.events is None:
+        args.events = list(EVENTS)
+    if args.restarts < 1:
+        parser.error("--restarts must be at least 1")
+    if args.rows is not None and args.rows < 20:
+        parser.error("--rows must be at least 20")
+    return args
 
 
 def main(argv=None):
     args = parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     started = time.perf_counter()
+    options = training_options(args)
     tasks = [
-        (str(args.data), event, seed, args.class_weight, args.epochs)
+        (str(args.data), event, seed, options, args.epochs, args.images, args.restarts, args.rows)
         for event in args.events
         for seed in range(args.seeds)
     ]
@@ -207,18 +334,24 @@ def main(argv=None):
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "command": "python " + " ".join([os.path.relpath(__file__)] + (argv or sys.argv[1:])),
         "seeds": args.seeds,
-        "class_weight": args.class_weight,
+        "class_weight": options.get("class_weight"),
+        "training_options": options,
         "epochs": args.epochs,
+        "images": args.images,
+        "restarts": args.restarts if args.images else None,
+        "rows": args.rows,
         "wall_s": time.perf_counter() - started,
     }
     summary = summarise(records)
     text = markdown(summary, meta)
     print(text)
     if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(
             json.dumps({"meta": meta, "summary": summary, "records": records}, indent=1) + "\n"
         )
     if args.markdown:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
         args.markdown.write_text(text)
     return 0
 

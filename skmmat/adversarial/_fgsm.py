@@ -5,10 +5,12 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import numpy as np
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 
 from .._validation import check_array_column
-from ._base import BasePerturber, as_cells, replace_column
+from ._base import BasePerturber, as_cells
+from ._iterative import restart_streams, run_steps
 
 __all__ = ["FGSMPerturber"]
 
@@ -22,7 +24,10 @@ class FGSMPerturber(BasePerturber):
     of ``step_size``, each projected back onto the ``eps``-ball around the
     clean image and the valid range. Single-step adversarial training is
     known to mask gradients, so robustness should also be measured against
-    the iterative attack.
+    the iterative attack, and from several random starts: with
+    ``n_restarts > 1`` each row is attacked from ``n_restarts`` random points
+    of the ball and keeps the result the model misclassifies, else the one
+    with the highest loss.
 
     Parameters
     ----------
@@ -39,10 +44,22 @@ class FGSMPerturber(BasePerturber):
         ``2.5 * eps / n_iter`` (and to ``eps`` when ``n_iter=1``).
     random_start : bool, default=False
         Start from a uniformly random point of the ``eps``-ball.
+    n_restarts : int, default=1
+        Random starts per row (PGD with restarts). Each start runs the whole
+        attack; each row keeps the start whose result the model
+        misclassifies, else the one with the highest loss at the attack's
+        labels (one ``predict_proba`` pass per start). Needs
+        ``random_start=True``: restarts from the clean image would repeat the
+        same attack. The first start is the single-start attack of the same
+        ``random_state``, so restarts are never weaker than one start. With
+        :func:`~skmmat.adversarial.craft_adversarial` ``(joint=True)`` each
+        start runs the joint attack of both modalities. In-loop adversarial
+        training attacks each batch from one start and rejects
+        ``n_restarts > 1``.
     clip : tuple of float or None, default=(0.0, 1.0)
         Valid pixel range; None leaves values unclipped.
     random_state : int, RandomState instance or None, default=None
-        Seed of the random start.
+        Seed of the random starts.
 
     Attributes
     ----------
@@ -76,6 +93,7 @@ class FGSMPerturber(BasePerturber):
         "n_iter": [Interval(Integral, 1, None, closed="left")],
         "step_size": [Interval(Real, 0, None, closed="neither"), None],
         "random_start": ["boolean"],
+        "n_restarts": [Interval(Integral, 1, None, closed="left")],
         "clip": [tuple, list, None],
         "random_state": ["random_state"],
     }
@@ -87,6 +105,7 @@ class FGSMPerturber(BasePerturber):
         n_iter=1,
         step_size=None,
         random_start=False,
+        n_restarts=1,
         clip=(0.0, 1.0),
         random_state=None,
     ):
@@ -95,6 +114,7 @@ class FGSMPerturber(BasePerturber):
         self.n_iter = n_iter
         self.step_size = step_size
         self.random_start = random_start
+        self.n_restarts = n_restarts
         self.clip = clip
         self.random_state = random_state
 
@@ -119,27 +139,85 @@ class FGSMPerturber(BasePerturber):
                 "The 'clip' parameter of FGSMPerturber must be a (low, high) pair with "
                 f"low < high, or None. Got {clip!r} instead."
             )
+        if self.n_restarts > 1 and not self.random_start:
+            raise ValueError(
+                "The 'n_restarts' parameter of FGSMPerturber must be 1 unless "
+                "random_start=True: restarts from the clean image repeat the same attack. "
+                f"Got n_restarts={self.n_restarts!r} with random_start=False."
+            )
+
+    def _random_streams(self):
+        return restart_streams(check_random_state(self.random_state), self.n_restarts)
+
+    def _steps(self, X):
+        """The :class:`ImageSteps` of a block of rows of ``X``."""
+        x0 = check_array_column(X, "image", ndim=3, last_dim=3, caller=type(self).__name__)
+        return ImageSteps(self, x0)
 
     def _craft_columns(self, X, y, gradient, rng):
+        if not self.single_step:
+            steps = self._steps(X)
+            run_steps(self.estimator_, X, y, [steps], rng)
+            return steps.columns()
         x0 = check_array_column(X, "image", ndim=3, last_dim=3, caller=type(self).__name__)
-        eps = np.float32(self.eps)
-        low, high = (-np.inf, np.inf) if self.clip is None else self.clip
-        if self.single_step:
-            # x0 + eps * sign(grad), clipped, in one new array
-            x = np.sign(self._gradient(X, y, gradient))
-            x *= eps
-            x += x0
-            np.clip(x, low, high, out=x)
-        else:
-            if y is None:  # fix the targets once: the clean input's predictions
-                y = self.estimator_.predict(X)
-            step = self.step
-            x = x0.copy()
-            if self.random_start:
-                noise = rng.uniform(-self.eps, self.eps, size=x0.shape).astype(np.float32)
-                x = np.clip(x + noise, low, high)
-            for _ in range(self.n_iter):
-                grad = self.estimator_.loss_gradient(replace_column(X, "image", x), y)
-                x = x + np.float32(step) * np.sign(grad[self.modality])
-                x = np.clip(np.clip(x, x0 - eps, x0 + eps), low, high)
+        # x0 + eps * sign(grad), clipped, in one new array
+        x = np.sign(self._gradient(X, y, gradient))
+        x *= np.float32(self.eps)
+        x += x0
+        np.clip(x, *self._range, out=x)
         return {"image": as_cells(x.astype(np.float32, copy=False))}
+
+    @property
+    def _range(self):
+        """(low, high): the clip range, infinite when ``clip`` is None."""
+        return (-np.inf, np.inf) if self.clip is None else self.clip
+
+
+class ImageSteps:
+    """The projected steps of :class:`FGSMPerturber` on a block of images.
+
+    A step state of :func:`~skmmat.adversarial._iterative.run_steps`: from
+    the clean images ``x0`` (or a uniformly random point of the
+    ``eps``-ball), each step moves ``step`` along the gradient's sign and
+    projects back onto the ball and the clip range.
+
+    Parameters
+    ----------
+    perturber : FGSMPerturber
+    x0 : ndarray of shape (n, height, width, 3)
+        The block's clean images.
+    """
+
+    modality = "image"
+    is_open = True
+
+    def __init__(self, perturber, x0):
+        self.x0 = x0
+        self.eps = perturber.eps
+        self.step_size = np.float32(perturber.step)
+        self.n_iter = perturber.n_iter
+        self.random_start = perturber.random_start
+        self.low, self.high = perturber._range
+        self.current = None
+
+    def start(self, rng):
+        x = self.x0.copy()
+        if self.random_start:
+            noise = rng.uniform(-self.eps, self.eps, size=x.shape).astype(np.float32)
+            x = np.clip(x + noise, self.low, self.high)
+        self.current = x
+
+    def step(self, grad):
+        eps = np.float32(self.eps)
+        x = self.current + self.step_size * np.sign(grad)
+        self.current = np.clip(np.clip(x, self.x0 - eps, self.x0 + eps), self.low, self.high)
+        return True
+
+    def result(self):
+        return {"x": self.current.copy()}
+
+    def load(self, result):
+        self.current = result["x"]
+
+    def columns(self):
+        return {"image": as_cells(self.current.astype(np.float32, copy=False))}

@@ -198,6 +198,11 @@ def make_batch_attack(image_perturber, text_perturber, X, modalities, weight):
     image = text = None
     if image_perturber is not None and "image" in modalities:
         p = image_perturber
+        if p.n_restarts != 1:
+            raise ValueError(
+                "method='in_loop' attacks each training batch from one start; the image "
+                f"perturber's n_restarts={p.n_restarts!r} is for evaluation only."
+            )
         image = {
             "eps": float(p.eps),
             "n_iter": int(p.n_iter),

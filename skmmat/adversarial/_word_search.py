@@ -14,7 +14,7 @@ from numbers import Integral
 
 import numpy as np
 
-from ._base import as_cells
+from ._base import as_cells, class_indices
 
 __all__ = ["CandidateSets", "best_substitutions", "greedy_search", "substitution_budget"]
 
@@ -151,9 +151,8 @@ def greedy_search(estimator, X, y, seq, new_rows, rows, sets, budget, table):
     table : WordVectors
     """
     vectors = table.vectors
-    classes = list(np.asarray(estimator.classes_).tolist())
     labels = estimator.predict(X) if y is None else np.asarray(y)
-    target = np.array([classes.index(v) for v in np.asarray(labels).tolist()])
+    target = class_indices(estimator, labels)
     proba = estimator.predict_proba(X)
     current = proba[np.arange(len(X)), target]
     active = (proba.argmax(axis=1) == target) & (budget > 0)

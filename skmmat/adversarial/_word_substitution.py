@@ -18,7 +18,8 @@ from ..embeddings import (
     match_rows,
     nearest_neighbors,
 )
-from ._base import BasePerturber, as_cells, replace_column
+from ._base import BasePerturber, as_cells
+from ._iterative import run_steps
 from ._word_search import (
     CandidateSets,
     best_substitutions,
@@ -226,64 +227,29 @@ class WordSubstitutionPerturber(BasePerturber):
             allowed = cand_dist <= self.max_distance
         return CandidateSets(words, cand_idx, allowed)
 
+    def _steps(self, X):
+        """The :class:`TextSteps` of a block of rows of ``X``."""
+        return TextSteps(self, X)
+
     def _craft_columns(self, X, y, gradient, rng):
-        table = self.vectors_
-        name = type(self).__name__
-        seq = check_array_column(X, "text", ndim=2, last_dim=table.dim, caller=name)
-        rows = self._word_rows(X, seq)
-        new_seq = seq.copy()
-        new_rows = rows.copy()
-        known = rows >= 0
-        if known.any():
-            budget = substitution_budget(self.max_substitutions, known.sum(axis=1))
-            # each position's candidate set is its original word's, whatever was written
-            sets = self._candidate_sets(np.unique(rows[known]))
-            if self.search == "greedy":
-                greedy_search(self.estimator_, X, y, new_seq, new_rows, rows, sets, budget, table)
-            else:
-                self._gradient_search(X, y, gradient, new_seq, new_rows, rows, sets, budget)
-        out = {"text": as_cells(new_seq)}
-        if self.tokens_column is not None:
-            if self.tokens_column in X.columns:
-                tokens = [list(t) for t in X[self.tokens_column]]
-            else:  # write the words so the adversarial tweet can be read
-                tokens = [
-                    [table.words[r] if r >= 0 else _UNKNOWN for r in row[: _n_words(row)]]
-                    for row in rows
-                ]
-            for i, j in zip(*np.nonzero(new_rows != rows), strict=True):
-                tokens[i].extend([_UNKNOWN] * (j + 1 - len(tokens[i])))
-                tokens[i][j] = table.words[new_rows[i, j]]
-            out[self.tokens_column] = [tuple(t) for t in tokens]
-        return out
-
-    def _gradient_search(self, X, y, gradient, seq, new_rows, rows, sets, budget):
-        """Equation 2, ``n_iter`` times: each step substitutes words not yet substituted.
-
-        A step scores every open position's candidates by ``(w' - w) . eta`` at
-        the current text's gradient and substitutes, in each tweet, the
-        positions whose best score reaches ``threshold``, highest first, while
-        the tweet's budget lasts. The first step uses ``gradient`` when given.
-        """
-        vectors = self.vectors_.vectors
-        threshold = -np.inf if self.threshold is None else self.threshold
-        if self.n_iter > 1 and y is None:  # fix the targets once: the clean predictions
-            y = self.estimator_.predict(X)
-        for step in range(self.n_iter):
-            open_ = (new_rows == rows) & (rows >= 0) & (budget > 0)[:, None]
-            if not open_.any():
-                break
-            if step == 0:
-                grad = self._gradient(X, y, gradient)
-            else:
-                grad = self.estimator_.loss_gradient(replace_column(X, "text", seq), y)["text"]
-            eta = np.float32(self.eps) * np.sign(grad).astype(np.float32)
-            s, p, w = best_substitutions(rows, open_, eta, sets, vectors, threshold, budget)
-            if not s.size:
-                break
-            seq[s, p] = vectors[w]
-            new_rows[s, p] = w
-            np.subtract.at(budget, s, 1)
+        steps = self._steps(X)
+        steps.start()
+        if steps.is_open and self.search == "greedy":
+            greedy_search(
+                self.estimator_,
+                X,
+                y,
+                steps.current,
+                steps.new_rows,
+                steps.rows,
+                steps.sets,
+                steps.budget,
+                self.vectors_,
+            )
+        elif steps.is_open:
+            # Equation 2, n_iter times: each step substitutes words not yet substituted
+            run_steps(self.estimator_, X, y, [steps], gradient=gradient)
+        return steps.columns()
 
     def _word_rows(self, X, seq):
         """Table row of the word at each position; -1 for padding and OOV."""
@@ -304,6 +270,107 @@ class WordSubstitutionPerturber(BasePerturber):
             rows[unresolved] = match_rows(table, seq[unresolved], caller=type(self).__name__)
         rows[~nonzero] = -1
         return rows
+
+
+class TextSteps:
+    """The Eq. 2 steps of :class:`WordSubstitutionPerturber` on a block of tweets.
+
+    A step state of :func:`~skmmat.adversarial._iterative.run_steps`, whose
+    arrays the greedy search also works on. A step scores every open
+    position's candidates by ``(w' - w) . eta`` at the current text's
+    gradient and substitutes, in each tweet, the positions whose best score
+    reaches ``threshold``, highest first, while the tweet's budget lasts. A
+    position is open while it holds its original word (each is replaced at
+    most once) and its candidates are always its original word's.
+
+    Parameters
+    ----------
+    perturber : WordSubstitutionPerturber
+        Fitted.
+    X : pandas.DataFrame
+        The block's clean frame.
+
+    Attributes
+    ----------
+    rows : ndarray of shape (n, n_words)
+        Table rows of the original words (-1: padding and unknown words).
+    sets : CandidateSets or None
+        The original words' candidate sets (None when there is no word).
+    current, new_rows, budget : ndarrays
+        The text, its words' table rows and the substitutions each tweet may
+        still make; set by :meth:`start`.
+    """
+
+    modality = "text"
+    random_start = False
+
+    def __init__(self, perturber, X):
+        self.perturber = perturber
+        self.X = X
+        self.table = perturber.vectors_
+        self.n_iter = perturber.n_iter if perturber.search == "gradient" else 1
+        self.seq = check_array_column(
+            X, "text", ndim=2, last_dim=self.table.dim, caller=type(perturber).__name__
+        )
+        self.rows = perturber._word_rows(X, self.seq)
+        known = self.rows >= 0
+        self.n_known = known.sum(axis=1)
+        # each position's candidate set is its original word's, whatever was written
+        self.sets = perturber._candidate_sets(np.unique(self.rows[known])) if known.any() else None
+        self.current = self.new_rows = self.budget = None
+
+    def start(self, rng=None):
+        self.current = self.seq.copy()
+        self.new_rows = self.rows.copy()
+        self.budget = substitution_budget(self.perturber.max_substitutions, self.n_known)
+
+    def _open(self):
+        return (self.new_rows == self.rows) & (self.rows >= 0) & (self.budget > 0)[:, None]
+
+    @property
+    def is_open(self):
+        return self.sets is not None and bool(self._open().any())
+
+    def step(self, grad):
+        p = self.perturber
+        vectors = self.table.vectors
+        threshold = -np.inf if p.threshold is None else p.threshold
+        eta = np.float32(p.eps) * np.sign(grad).astype(np.float32)
+        s, pos, w = best_substitutions(
+            self.rows, self._open(), eta, self.sets, vectors, threshold, self.budget
+        )
+        if not s.size:
+            return False
+        self.current[s, pos] = vectors[w]
+        self.new_rows[s, pos] = w
+        np.subtract.at(self.budget, s, 1)
+        return True
+
+    def result(self):
+        return {"current": self.current.copy(), "new_rows": self.new_rows.copy()}
+
+    def load(self, result):
+        self.current = result["current"]
+        self.new_rows = result["new_rows"]
+
+    def columns(self):
+        """The text and, when the perturber writes one, the tokens column."""
+        table, rows, new_rows = self.table, self.rows, self.new_rows
+        out = {"text": as_cells(self.current)}
+        tokens_column = self.perturber.tokens_column
+        if tokens_column is not None:
+            if tokens_column in self.X.columns:
+                tokens = [list(t) for t in self.X[tokens_column]]
+            else:  # write the words so the adversarial tweet can be read
+                tokens = [
+                    [table.words[r] if r >= 0 else _UNKNOWN for r in row[: _n_words(row)]]
+                    for row in rows
+                ]
+            for i, j in zip(*np.nonzero(new_rows != rows), strict=True):
+                tokens[i].extend([_UNKNOWN] * (j + 1 - len(tokens[i])))
+                tokens[i][j] = table.words[new_rows[i, j]]
+            out[tokens_column] = [tuple(t) for t in tokens]
+        return out
 
 
 def _n_words(row):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.pipeline import Pipeline
 
+from .._validation import check_bool
 from ..adversarial import craft_adversarial, resolve_perturbers
 from ._scores import check_metric, score_predictions
 
@@ -36,6 +37,7 @@ def adversarial_score(
     text_perturber=_DEFAULT,
     against=None,
     attacks=None,
+    joint=False,
     return_examples=False,
 ):
     """A score on adversarial examples crafted white-box against a model.
@@ -72,7 +74,15 @@ def adversarial_score(
         scored as one worst case: a tweet counts as robust only if every
         attack leaves it correctly classified, and a tweet one of them breaks
         gets that attack's prediction. Replaces ``image_perturber`` and
-        ``text_perturber``, which must then be left at their defaults.
+        ``text_perturber``, which must then be left at their defaults. An
+        item may also hold ``"joint"`` (overriding ``joint`` for that
+        attack).
+    joint : bool, default=False
+        Attack both modalities jointly when one of the perturbers is
+        iterative: one gradient per step at the current image and text (see
+        :func:`~skmmat.adversarial.craft_adversarial`). False runs each
+        perturber on its own modality, the other held clean, and combines
+        the results.
     return_examples : bool, default=False
         Also return the preprocessed adversarial frame (with ``attacks``,
         each row from the attack that broke it, else from the last one).
@@ -105,6 +115,7 @@ def adversarial_score(
         text_perturber=text_perturber,
         against=against,
         attacks=attacks,
+        joint=joint,
     )
     score = score_predictions(metric, y, y_pred)
     return (score, X_adv) if return_examples else score
@@ -119,6 +130,7 @@ def adversarial_predictions(
     text_perturber=_DEFAULT,
     against=None,
     attacks=None,
+    joint=False,
 ):
     """Predictions of a model on adversarial examples, and the examples.
 
@@ -133,7 +145,7 @@ def adversarial_predictions(
     X_adv : pandas.DataFrame
         The preprocessed adversarial frame.
     """
-    attacks = _check_attacks(attacks, image_perturber, text_perturber)
+    attacks = _check_attacks(attacks, image_perturber, text_perturber, joint)
     pre, model = _split(estimator)
     Xt = X if pre is None else pre.transform(X)
     source = model if against is None else _split(against)[1]
@@ -152,10 +164,13 @@ def adversarial_predictions(
     return y_pred, X_adv
 
 
-def _check_attacks(attacks, image_perturber, text_perturber):
+def _check_attacks(attacks, image_perturber, text_perturber, joint=False):
     """The list of craft_adversarial keyword sets to run."""
+    joint = check_bool(joint, "joint")
     if attacks is None:
-        return [{"image_perturber": image_perturber, "text_perturber": text_perturber}]
+        return [
+            {"image_perturber": image_perturber, "text_perturber": text_perturber, "joint": joint}
+        ]
     if not (isinstance(image_perturber, str) and image_perturber == _DEFAULT) or not (
         isinstance(text_perturber, str) and text_perturber == _DEFAULT
     ):
@@ -167,13 +182,18 @@ def _check_attacks(attacks, image_perturber, text_perturber):
         raise ValueError(f"'attacks' must be a non-empty list of dicts, got {attacks!r}.")
     out = []
     for attack in attacks:
-        if not isinstance(attack, dict) or set(attack) - {"image_perturber", "text_perturber"}:
+        if not isinstance(attack, dict) or set(attack) - {
+            "image_perturber",
+            "text_perturber",
+            "joint",
+        }:
             raise ValueError(
                 "Each item of 'attacks' must be a dict with the keys 'image_perturber' "
-                f"and/or 'text_perturber', got {attack!r}."
+                f"and/or 'text_perturber' (and optionally 'joint'), got {attack!r}."
             )
-        kwargs = {"image_perturber": None, "text_perturber": None, **attack}
+        kwargs = {"image_perturber": None, "text_perturber": None, "joint": joint, **attack}
         resolve_perturbers(kwargs["image_perturber"], kwargs["text_perturber"], "attacks")
+        kwargs["joint"] = check_bool(kwargs["joint"], "joint")
         out.append(kwargs)
     return out
 
@@ -197,6 +217,7 @@ def adversarial_accuracy(
     text_perturber=_DEFAULT,
     against=None,
     attacks=None,
+    joint=False,
     return_examples=False,
 ):
     """Accuracy on adversarial examples: :func:`adversarial_score` with ``metric="accuracy"``.
@@ -214,12 +235,18 @@ def adversarial_accuracy(
         text_perturber=text_perturber,
         against=against,
         attacks=attacks,
+        joint=joint,
         return_examples=return_examples,
     )
 
 
 def make_adversarial_scorer(
-    *, metric="accuracy", image_perturber=_DEFAULT, text_perturber=_DEFAULT, attacks=None
+    *,
+    metric="accuracy",
+    image_perturber=_DEFAULT,
+    text_perturber=_DEFAULT,
+    attacks=None,
+    joint=False,
 ):
     """A scorer of a white-box adversarial score for model selection.
 
@@ -238,6 +265,8 @@ def make_adversarial_scorer(
     attacks : list of dict, optional
         Several attacks scored as their per-tweet worst case; see
         :func:`adversarial_score`.
+    joint : bool, default=False
+        Attack both modalities jointly; see :func:`adversarial_score`.
 
     Returns
     -------
@@ -252,20 +281,20 @@ def make_adversarial_scorer(
     """
     if attacks is None:
         resolve_perturbers(image_perturber, text_perturber, "make_adversarial_scorer")
-    else:
-        _check_attacks(attacks, image_perturber, text_perturber)
+    _check_attacks(attacks, image_perturber, text_perturber, joint)
     check_metric(metric)
-    return _AdversarialScorer(metric, image_perturber, text_perturber, attacks)
+    return _AdversarialScorer(metric, image_perturber, text_perturber, attacks, joint)
 
 
 class _AdversarialScorer:
     """Picklable scorer object returned by :func:`make_adversarial_scorer`."""
 
-    def __init__(self, metric, image_perturber, text_perturber, attacks=None):
+    def __init__(self, metric, image_perturber, text_perturber, attacks=None, joint=False):
         self.metric = metric
         self.image_perturber = image_perturber
         self.text_perturber = text_perturber
         self.attacks = attacks
+        self.joint = joint
 
     def __call__(self, estimator, X, y):
         return adversarial_score(
@@ -276,13 +305,17 @@ class _AdversarialScorer:
             image_perturber=self.image_perturber,
             text_perturber=self.text_perturber,
             attacks=self.attacks,
+            joint=self.joint,
         )
 
     def __repr__(self):
+        joint = ", joint=True" if self.joint else ""
         if self.attacks is not None:
-            return f"make_adversarial_scorer(metric={self.metric!r}, attacks={self.attacks!r})"
+            return (
+                f"make_adversarial_scorer(metric={self.metric!r}, attacks={self.attacks!r}{joint})"
+            )
         return (
             f"make_adversarial_scorer(metric={self.metric!r}, "
             f"image_perturber={self.image_perturber!r}, "
-            f"text_perturber={self.text_perturber!r})"
+            f"text_perturber={self.text_perturber!r}{joint})"
         )

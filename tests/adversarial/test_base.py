@@ -90,9 +90,12 @@ def _record_gradient_rows(monkeypatch, estimator):
     [
         lambda m: FGSMPerturber(m, eps=0.1),
         lambda m: FGSMPerturber(m, eps=0.1, n_iter=3, random_start=True, random_state=4),
+        lambda m: FGSMPerturber(
+            m, eps=0.1, n_iter=2, random_start=True, n_restarts=3, random_state=4
+        ),
         lambda m: WordSubstitutionPerturber(m, algorithm="exact", tokens_column="tokens"),
     ],
-    ids=["fgsm", "pgd-random-start", "word-substitution"],
+    ids=["fgsm", "pgd-random-start", "pgd-restarts", "word-substitution"],
 )
 def test_blocks_of_rows_give_the_whole_result(make, mmn, prepared, monkeypatch):
     from skmmat.adversarial import _base

@@ -212,6 +212,77 @@ def test_iterative_step_size_and_single_step_property(mmn, prepared):
 
 
 # ----------------------------------------------------------------------
+# PGD with random restarts
+# ----------------------------------------------------------------------
+def _target_stats(clf, X_adv, y):
+    """Per row: the probability of the true class, and whether the model is wrong."""
+    proba = clf.predict_proba(X_adv)
+    target = np.searchsorted(clf.classes_, y)
+    return proba[np.arange(len(y)), target], proba.argmax(axis=1) != target
+
+
+@pytest.mark.parametrize("clip", [(0.0, 1.0), (0.2, 0.7)])
+def test_restarts_stay_in_the_ball_and_the_clip(mmn, prepared, clip):
+    X, y = prepared
+    eps = 0.05
+    x0 = stack(X["image"])
+    pgd = FGSMPerturber(
+        mmn, eps=eps, n_iter=3, random_start=True, n_restarts=3, clip=clip, random_state=0
+    )
+    got = stack(pgd.fit(X).craft(X, y)["image"])
+    # projected onto the ball, then clipped: within eps of the clipped clean image
+    # (the clean image itself for the default range, which holds every pixel)
+    assert np.abs(got - np.clip(x0, *clip)).max() <= eps + 1e-6
+    assert got.min() >= clip[0] and got.max() <= clip[1]
+    assert (got != np.clip(x0, *clip)).mean() > 0.5
+    assert got.dtype == np.float32
+
+
+def test_restarts_are_at_least_as_strong_as_their_first_start(mmn, prepared):
+    """The first start is the single-start attack of the seed; each row keeps its best."""
+    X, y = prepared
+    params = {"eps": 0.03, "n_iter": 2, "random_start": True, "random_state": 0}
+    one = FGSMPerturber(mmn, **params).fit(X).craft(X, y)
+    four = FGSMPerturber(mmn, n_restarts=4, **params).fit(X).craft(X, y)
+    p1, wrong1 = _target_stats(mmn, one, y)
+    p4, wrong4 = _target_stats(mmn, four, y)
+    # misclassified first, then the higher loss (the lower true-class probability)
+    assert np.all((wrong4 & ~wrong1) | ((wrong4 == wrong1) & (p4 <= p1)))
+    assert wrong4.sum() >= wrong1.sum()
+    assert (p4 < p1).any()  # the other starts found something on some rows
+
+
+def test_restarts_are_seeded_and_one_restart_is_plain_pgd(mmn, prepared):
+    X, y = prepared
+    params = {"eps": 0.05, "n_iter": 2, "random_start": True}
+
+    def craft(**more):
+        return stack(FGSMPerturber(mmn, **params, **more).fit(X).craft(X, y)["image"])
+
+    a = craft(n_restarts=3, random_state=0)
+    np.testing.assert_array_equal(a, craft(n_restarts=3, random_state=0))
+    assert (a != craft(n_restarts=3, random_state=1)).any()
+    np.testing.assert_array_equal(craft(n_restarts=1, random_state=2), craft(random_state=2))
+    rng = np.random.RandomState(5)  # a RandomState instance advances from call to call
+    perturber = FGSMPerturber(mmn, n_restarts=2, random_state=rng, **params).fit(X)
+    assert (stack(perturber.craft(X, y)["image"]) != stack(perturber.craft(X, y)["image"])).any()
+
+
+def test_restarts_predict_once_per_start(mmn, prepared, monkeypatch):
+    X, y = prepared
+    calls = []
+    original = type(mmn).predict_proba
+
+    def recording(self, X_):
+        calls.append(len(X_))
+        return original(self, X_)
+
+    monkeypatch.setattr(type(mmn), "predict_proba", recording)
+    FGSMPerturber(mmn, n_iter=2, random_start=True, n_restarts=3).fit(X).craft(X, y)
+    assert calls == [len(X)] * 3
+
+
+# ----------------------------------------------------------------------
 # frames
 # ----------------------------------------------------------------------
 def test_input_not_mutated_and_other_columns_pass_through(mmn, prepared):
@@ -289,6 +360,10 @@ def test_estimator_errors(mmn, text_cnn, prepared, small_cnn):
         ({"clip": "01"}, "clip"),
         ({"clip": (0.0, float("nan"))}, "clip"),
         ({"random_start": "yes"}, "random_start"),
+        ({"n_restarts": 0}, "n_restarts"),
+        ({"n_restarts": 1.5}, "n_restarts"),
+        ({"n_restarts": "2"}, "n_restarts"),
+        ({"n_restarts": 2}, "n_restarts"),  # restarts need random_start=True
     ],
 )
 def test_bad_parameters(mmn, prepared, params, name):

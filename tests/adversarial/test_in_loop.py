@@ -123,6 +123,10 @@ def test_an_in_loop_model_saves_and_loads(prepared, small_cnn, tmp_path):
         ({"n_rounds": 2}, "n_rounds and warm_start"),
         ({"warm_start": True}, "n_rounds and warm_start"),
         ({"text_perturber": WordSubstitutionPerturber(search="greedy")}, "evaluation only"),
+        (
+            {"image_perturber": FGSMPerturber(random_start=True, n_restarts=2)},
+            "n_restarts=2 is for evaluation only",
+        ),
         ({"adversarial_weight": 1.5}, "adversarial_weight"),
         ({"method": "free"}, "method"),
     ],
