@@ -99,15 +99,6 @@ def test_ibp_errors_are_named(prepared, small_cnn, params, error, match):
         wrapper.set_params(**params).fit(X, y)
 
 
-def test_ibp_needs_the_training_hook(prepared):
-    from sklearn.frozen import FrozenEstimator
-
-    X, y = prepared
-    frozen = FrozenEstimator(MultiModalCNNClassifier(max_epochs=1).fit(X, y))
-    with pytest.raises(ValueError, match="method='ibp' needs an estimator with a 'batch_attack'"):
-        AdversarialAugmentationWrapper(frozen, method="ibp").fit(X, y)
-
-
 def test_ibp_training_certifies_more_real_tweets_than_plain_training(crisismmd_root):
     """Text-CNN on 300 real Mexico-earthquake tweets, certified on the next 100.
 

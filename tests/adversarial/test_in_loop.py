@@ -138,13 +138,14 @@ def test_in_loop_errors_are_named(prepared, small_cnn, params, match):
         wrapper.set_params(**params).fit(X, y)
 
 
-def test_in_loop_needs_the_training_hook(prepared):
+@pytest.mark.parametrize("method", ["in_loop", "ibp"])
+def test_training_hook_methods_need_the_training_hook(prepared, method):
     from sklearn.frozen import FrozenEstimator
 
     X, y = prepared
     frozen = FrozenEstimator(MultiModalCNNClassifier(max_epochs=1).fit(X, y))
-    with pytest.raises(ValueError, match="'batch_attack' parameter"):
-        AdversarialAugmentationWrapper(frozen, method="in_loop").fit(X, y)
+    with pytest.raises(ValueError, match=f"method='{method}' needs an estimator with a 'batch"):
+        AdversarialAugmentationWrapper(frozen, method=method).fit(X, y)
 
 
 def test_in_loop_beats_algorithm_1_white_box_on_real_tweets(crisismmd_root):
