@@ -98,8 +98,8 @@ def margin_bounds(module, lower, upper, y):
         value of every input, in the model layout (``"image"`` of shape
         ``(n, 3, height, width)``, ``"text"`` of shape ``(n, n_words,
         embedding_dim)``). A point input has ``lower == upper``. The bounds
-        are computed in the dtype of these tensors (e.g. float64 for a
-        certificate, the module's float32 for training).
+        are computed in the dtype of these tensors (the module's float32 for
+        a certificate and for training, float64 for a reference).
     y : torch.Tensor of int64, shape (n,)
         The class index of each row's true label.
 
@@ -185,7 +185,10 @@ def _visual_bounds(visual, lo, hi):
     std = visual.image_std.to(lo.dtype)
     mid, rad = (hi + lo) / 2, (hi - lo) / 2
     mid, rad = (mid - mean) / std, rad / std.abs()
-    lo, hi = _propagate(list(visual.features), mid - rad, mid + rad)
+    # channels-last memory, as the forward pass: the fast convolution kernels in float32
+    lo = (mid - rad).contiguous(memory_format=torch.channels_last)
+    hi = (mid + rad).contiguous(memory_format=torch.channels_last)
+    lo, hi = _propagate(list(visual.features), lo, hi)
     lo, hi = torch.flatten(lo, start_dim=1), torch.flatten(hi, start_dim=1)
     return _propagate([visual.fc, nn.ReLU()], lo, hi)
 
@@ -237,4 +240,13 @@ def _affine(layer, lo, hi):
         conv = F.conv1d if isinstance(layer, nn.Conv1d) else F.conv2d
         geometry = (layer.stride, layer.padding, layer.dilation, layer.groups)
         mid, rad = conv(mid, weight, bias, *geometry), conv(rad, weight.abs(), None, *geometry)
-    return mid - rad, mid + rad
+    return _ends(mid, rad)
+
+
+def _ends(mid, rad):
+    """``(mid - rad, mid + rad)``, written over the two (new) tensors when no gradient is
+    taken: the box's ends after a convolution are the biggest tensors of a pass."""
+    if torch.is_grad_enabled() and (mid.requires_grad or rad.requires_grad):
+        return mid - rad, mid + rad
+    hi = torch.add(mid, rad)
+    return mid.sub_(rad), hi

@@ -17,7 +17,7 @@ from ._adversarial import (
     adversarial_score,
     make_adversarial_scorer,
 )
-from ._certified import certified_accuracy, certify, make_certified_scorer
+from ._certified import ROUNDING_ALLOWANCE, certified_accuracy, certify, make_certified_scorer
 from ._scores import (
     SCORES,
     check_metric,
@@ -27,6 +27,7 @@ from ._scores import (
 )
 
 __all__ = [
+    "ROUNDING_ALLOWANCE",
     "SCORES",
     "adversarial_accuracy",
     "check_metric",

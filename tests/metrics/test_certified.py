@@ -27,8 +27,10 @@ from skmmat import (
     MultiModalCNNClassifier,
     WordSubstitutionPerturber,
 )
+from skmmat.adversarial import margin_bounds
 from skmmat.embeddings import nearest_neighbors
 from skmmat.metrics import (
+    ROUNDING_ALLOWANCE,
     adversarial_predictions,
     certified_accuracy,
     certify,
@@ -172,8 +174,34 @@ def test_a_point_threat_model_certifies_the_correct_predictions(mmn, california)
         logits = mmn.forward_logits(inputs).numpy()
     y_enc = np.searchsorted(mmn.classes_, y_te)
     exact = logits[np.arange(len(y_te)), y_enc] - logits[np.arange(len(y_te)), 1 - y_enc]
-    np.testing.assert_allclose(margins, exact, atol=1e-4)
+    # the exact margin, less the rounding allowance
+    allowance = ROUNDING_ALLOWANCE * (1 + 2 * np.abs(exact))
+    np.testing.assert_allclose(margins, exact - allowance, rtol=0, atol=1e-5)
     np.testing.assert_array_equal(certified, mmn.predict(X_te) == y_te)
+
+
+def test_float32_bounds_stay_within_a_tenth_of_the_rounding_allowance(mmn, california):
+    """The certificate's float32 bounds against the same bounds in float64."""
+    _, X_te, _, y_te = california
+    inputs = mmn.model_inputs(X_te)
+    y_enc = torch.as_tensor(np.searchsorted(mmn.classes_, y_te))
+    module = mmn.net_.module_
+    bounds = {}
+    for dtype in (torch.float32, torch.float64):
+        point = {m: torch.as_tensor(a, dtype=dtype) for m, a in inputs.items()}
+        low, high = dict(point), dict(point)
+        low["image"], high["image"] = (
+            (point["image"] - 0.01).clamp(0, 1),
+            (point["image"] + 0.01).clamp(0, 1),
+        )
+        low["text"], high["text"] = point["text"] - 0.05, point["text"] + 0.05
+        with torch.no_grad():
+            bounds[dtype] = [b.double() for b in margin_bounds(module, low, high, y_enc)]
+    (l32, u32), (l64, u64) = bounds[torch.float32], bounds[torch.float64]
+    scale = 1 + l64.abs() + u64.abs()
+    assert (l64 < 0).any() and (l64 > 0).any()  # a box that decides some tweets, not all
+    assert ((l32 - l64).abs() / scale).max() < ROUNDING_ALLOWANCE / 10
+    assert ((u32 - u64).abs() / scale).max() < ROUNDING_ALLOWANCE / 10
 
 
 def test_bigger_threat_models_certify_fewer_tweets(mmn, california):
