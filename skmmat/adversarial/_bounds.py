@@ -183,12 +183,16 @@ def _visual_bounds(visual, lo, hi):
     """The Visual-CNN's representation over an image box, as its forward computes it."""
     mean = visual.image_mean.to(lo.dtype)
     std = visual.image_std.to(lo.dtype)
-    mid, rad = (hi + lo) / 2, (hi - lo) / 2
-    mid, rad = (mid - mean) / std, rad / std.abs()
     # channels-last memory, as the forward pass: the fast convolution kernels in float32
-    lo = (mid - rad).contiguous(memory_format=torch.channels_last)
-    hi = (mid + rad).contiguous(memory_format=torch.channels_last)
-    lo, hi = _propagate(list(visual.features), lo, hi)
+    lo = lo.contiguous(memory_format=torch.channels_last)
+    hi = hi.contiguous(memory_format=torch.channels_last)
+    mid, rad = (hi + lo) / 2, (hi - lo) / 2
+    if bool((mean != 0).any() or (std != 1).any()):  # the input standardisation
+        mid, rad = (mid - mean) / std, rad / std.abs()
+    # the first layer (a convolution) takes the centre and radius as they are
+    first, *rest = visual.features
+    lo, hi = _ends(*_affine_centre(first, mid, rad))
+    lo, hi = _propagate(rest, lo, hi)
     lo, hi = torch.flatten(lo, start_dim=1), torch.flatten(hi, start_dim=1)
     return _propagate([visual.fc, nn.ReLU()], lo, hi)
 
@@ -220,9 +224,13 @@ def _max_pool(layer, x):
 
 
 def _affine(layer, lo, hi):
+    """The box ``[lo, hi]`` through an affine layer."""
+    return _ends(*_affine_centre(layer, (hi + lo) / 2, (hi - lo) / 2))
+
+
+def _affine_centre(layer, mid, rad):
     """Centre and radius through an affine layer: ``W mu + b`` and ``|W| r``."""
-    mid, rad = (hi + lo) / 2, (hi - lo) / 2
-    dtype = lo.dtype
+    dtype = mid.dtype
     if isinstance(layer, nn.BatchNorm2d):
         scale = torch.rsqrt(layer.running_var.to(dtype) + layer.eps)
         shift = -layer.running_mean.to(dtype) * scale
@@ -230,17 +238,15 @@ def _affine(layer, lo, hi):
             shift = shift * layer.weight.to(dtype) + layer.bias.to(dtype)
             scale = scale * layer.weight.to(dtype)
         scale, shift = scale[None, :, None, None], shift[None, :, None, None]
-        mid, rad = mid * scale + shift, rad * scale.abs()
-        return mid - rad, mid + rad
+        return mid * scale + shift, rad * scale.abs()
     weight = layer.weight.to(dtype)
     bias = None if layer.bias is None else layer.bias.to(dtype)
     if isinstance(layer, nn.Linear):
-        mid, rad = F.linear(mid, weight, bias), F.linear(rad, weight.abs())
-    else:  # Conv1d, Conv2d
-        conv = F.conv1d if isinstance(layer, nn.Conv1d) else F.conv2d
-        geometry = (layer.stride, layer.padding, layer.dilation, layer.groups)
-        mid, rad = conv(mid, weight, bias, *geometry), conv(rad, weight.abs(), None, *geometry)
-    return _ends(mid, rad)
+        return F.linear(mid, weight, bias), F.linear(rad, weight.abs())
+    # Conv1d, Conv2d
+    conv = F.conv1d if isinstance(layer, nn.Conv1d) else F.conv2d
+    geometry = (layer.stride, layer.padding, layer.dilation, layer.groups)
+    return conv(mid, weight, bias, *geometry), conv(rad, weight.abs(), None, *geometry)
 
 
 def _ends(mid, rad):
