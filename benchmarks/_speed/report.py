@@ -125,15 +125,31 @@ def markdown_report(meta, cfg, figures, details):
             + ", ".join(f"{t:.2f}" for t in b["small_s"])
             + f" s: {b['ratio']:.2f}x the time (CPU time {b['cpu_ratio']:.2f}x).",
         ]
+    if "certify" in details:
+        d = details["certify"]
+        cert_lines = [
+            "",
+            "## 8. Certification",
+            "",
+            f"{d['rows']} rows. `certify`: "
+            + ", ".join(f"{t:.2f}" for t in d["certify_s"])
+            + " s; `predict_proba`: "
+            + ", ".join(f"{t:.2f}" for t in d["predict_proba_s"])
+            + f" s (CPU-time ratio {d['cpu_ratio']:.2f}).",
+        ]
+    else:
+        cert_lines = []
     if "mmat" in details:
         lines += ["", "## 2. MMAT fit vs MMN fit"]
         for d in details["mmat"].values():
-            if d.get("method") == "in_loop":
+            trained = {"in_loop": "In-loop training", "ibp": "Certified (IBP) training"}
+            if d.get("method") in trained:
                 lines += [
                     "",
-                    f"In-loop training, {d['rows']} rows, max_epochs={d['epochs']}. MMN fits: "
+                    f"{trained[d['method']]}, {d['rows']} rows, max_epochs={d['epochs']}. "
+                    "MMN fits: "
                     + ", ".join(f"{t:.1f}" for t in d["mmn_s"])
-                    + " s; in-loop fits: "
+                    + f" s; {d['method'].replace('_', '-')} fits: "
                     + ", ".join(f"{t:.1f}" for t in d["mmat_s"])
                     + " s.",
                 ]
@@ -260,7 +276,7 @@ def markdown_report(meta, cfg, figures, details):
         "```",
         "",
     ]
-    return "\n".join(lines)
+    return "\n".join(lines + cert_lines)
 
 
 def _fmt_load(load):
