@@ -7,6 +7,7 @@ data flow of Algorithm 1, not accuracy.
 
 import numpy as np
 import pytest
+import torch
 from sklearn.pipeline import make_pipeline
 
 from skmmat import GloveSequencer, ImageResizer, make_crisis_tweets
@@ -15,6 +16,13 @@ from skmmat import GloveSequencer, ImageResizer, make_crisis_tweets
 def stack(column):
     """Stack a column of per-row arrays into one float32 array."""
     return np.stack(list(column)).astype(np.float32)
+
+
+def model_batch(clf, X, y, rows):
+    """The model-input tensors of some rows of ``X`` and their class indices."""
+    inputs = clf.model_inputs(X.iloc[rows])
+    tensors = {m: torch.as_tensor(a) for m, a in inputs.items()}
+    return tensors, torch.as_tensor(np.searchsorted(clf.classes_, y[rows]))
 
 
 @pytest.fixture(scope="session")

@@ -17,11 +17,7 @@ from skmmat.adversarial._boxes import image_box
 from skmmat.adversarial._ibp import IntervalBoundLoss, make_interval_bound_loss
 from skmmat.metrics import certify, prediction_scores
 
-
-def _batch(clf, X, y, rows):
-    inputs = clf.model_inputs(X.iloc[rows])
-    tensors = {m: torch.as_tensor(a) for m, a in inputs.items()}
-    return tensors, torch.as_tensor(np.searchsorted(clf.classes_, y[rows]))
+from .conftest import model_batch
 
 
 def test_the_schedule_ramps_the_box_and_the_weight():
@@ -37,7 +33,7 @@ def test_the_training_box_is_the_threat_model_at_its_share(mmn, prepared):
     text._fit_resources()
     image = FGSMPerturber(eps=0.05)
     hook = make_interval_bound_loss(image, text, X, ("image", "text"), 0.5, 4)
-    inputs, _ = _batch(mmn, X, y, np.arange(8))
+    inputs, _ = model_batch(mmn, X, y, np.arange(8))
     lower, upper = hook.box(inputs, 0.0)  # the point
     assert all(
         torch.equal(lower[m], inputs[m]) and torch.equal(upper[m], inputs[m]) for m in inputs

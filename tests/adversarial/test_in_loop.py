@@ -14,13 +14,7 @@ from skmmat import (
 from skmmat.adversarial._in_loop import make_batch_attack
 from skmmat.embeddings import nearest_neighbors
 
-from .conftest import stack
-
-
-def _batch(clf, X, y, rows):
-    inputs = clf.model_inputs(X.iloc[rows])
-    tensors = {m: torch.as_tensor(a) for m, a in inputs.items()}
-    return tensors, torch.as_tensor(np.searchsorted(clf.classes_, y[rows]))
+from .conftest import model_batch, stack
 
 
 def test_the_batch_attack_stays_inside_the_threat_model(mmn, prepared, glove):
@@ -28,7 +22,7 @@ def test_the_batch_attack_stays_inside_the_threat_model(mmn, prepared, glove):
     text = WordSubstitutionPerturber(mmn, threshold=None, max_substitutions=2).fit(X)
     image = FGSMPerturber(eps=0.05, n_iter=3, random_start=True)
     attack = make_batch_attack(image, text, X, ("image", "text"), 0.5)
-    inputs, targets = _batch(mmn, X, y, np.arange(40))
+    inputs, targets = model_batch(mmn, X, y, np.arange(40))
     module = mmn.net_.module_
     module.train()
     adv = attack(module, inputs, targets)
