@@ -58,10 +58,11 @@ from skmmat import (
 )
 from skmmat.cli import add_training_arguments, training_options
 from skmmat.datasets import crisismmd_train_test_split, load_crisismmd
-from skmmat.experiments import make_table1_model
+from skmmat.experiments import PAPER_TABLE1, make_table1_model
 from skmmat.metrics import adversarial_predictions, prediction_scores
 
-EVENTS = ("california_wildfires", "hurricane_harvey", "mexico_earthquake", "srilanka_floods")
+#: the paper's four events (Table I)
+EVENTS = tuple(PAPER_TABLE1)
 #: the paper's adversarial row of Table I (Text-CNN_adv), accuracy in %
 PAPER_ADVERSARIAL = {
     "california_wildfires": 84.3,
