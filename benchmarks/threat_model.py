@@ -44,7 +44,7 @@ import multiprocessing
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
@@ -143,12 +143,12 @@ def make_models(seed, options, epochs=None):
     return dict(zip(MODELS, models.values(), strict=True))
 
 
-def make_image_models(seed, options, epochs=None):
+def make_image_models(seed, options, epochs=None, columns=tuple(IMAGE_COLUMNS)):
     params = model_params(seed, options, epochs)
     return {
         f"{column}, {training}": model
-        for column, (plain, adversarial) in IMAGE_COLUMNS.items()
-        for training, model in trainings(plain, adversarial, seed, params).items()
+        for column in columns
+        for training, model in trainings(*IMAGE_COLUMNS[column], seed, params).items()
     }
 
 
@@ -157,7 +157,7 @@ def run_one(task):
     import torch
 
     torch.set_num_threads(1)
-    data, event, seed, options, epochs, images, restarts, rows = task
+    data, event, seed, options, epochs, images, restarts, rows, column = task
     df = load_crisismmd(data, events=event)
     if rows:
         df = df.iloc[:rows]
@@ -172,7 +172,11 @@ def run_one(task):
     y = df["label"].to_numpy()
     X_tr, X_te, y_tr, y_te = crisismmd_train_test_split(X, y, random_state=seed)
     out = {"event": event, "seed": seed, "test_rows": len(y_te), "models": {}}
-    models = (make_image_models if images else make_models)(seed, options, epochs)
+    if images:
+        out["column"] = column
+        models = make_image_models(seed, options, epochs, columns=(column,))
+    else:
+        models = make_models(seed, options, epochs)
     for name, model in models.items():
         start = time.perf_counter()
         model.fit(X_tr, y_tr)
@@ -189,7 +193,7 @@ def run_one(task):
                 "seconds": time.perf_counter() - start,
             }
         out["models"][name] = res
-    print(f"[threat_model] {event} seed {seed} done", flush=True)
+    print(f"[threat_model] {event} seed {seed} {column or ''} done", flush=True)
     return out
 
 
@@ -223,6 +227,9 @@ def summarise(records):
 def markdown(summary, meta):
     images = meta.get("images", False)
     settings = "balanced class weights" if meta["class_weight"] else "the paper settings"
+    flags = [k for k, v in meta.get("training_options", {}).items() if v is True]
+    if flags:
+        settings += ", " + ", ".join(f"`{k}=True`" for k in flags)
     if meta.get("rows"):
         settings += f", the first {meta['rows']} rows of each event"
     lines = [
@@ -242,21 +249,23 @@ def markdown(summary, meta):
             "image step and the text's Eq. 2 step. Visual-CNN reads no text: its text attacks "
             "are not run (–)."
         )
-        attack_names = list(image_attacks(0, meta["restarts"]))
         headings = {event: f"## {event} (images and texts)" for event in summary}
         names = IMAGE_MODELS
     else:
-        attack_names = list(attacks())
         headings = {
             event: f"## {event} (paper's Text-CNN_adv row: {PAPER_ADVERSARIAL[event]})"
             for event in summary
         }
         names = MODELS
+    # the attacks in the order the records hold them (Visual-CNN has no text attacks)
+    attack_names = list(
+        dict.fromkeys(a for models in summary.values() for m in models.values() for a in m)
+    )
     for event, models in summary.items():
         lines += ["", headings[event], ""]
         lines.append("| model | " + " | ".join(attack_names) + " |")
         lines.append("|---" * (len(attack_names) + 1) + "|")
-        for model in names:
+        for model in (n for n in names if n in models):  # a partial run may lack some
             cells = []
             for attack in attack_names:
                 c = models[model].get(attack)
@@ -299,6 +308,9 @@ def parse_args(argv=None):
     parser.add_argument(
         "--markdown", type=Path, help="default with --images: results/threat_model_images.md"
     )
+    parser.add_argument(
+        "--from-json", type=Path, help="run nothing: summarise the records of an earlier run"
+    )
     args = parser.parse_args(argv)
     if args.images:
         if args.events not in (None, [IMAGE_EVENT]):
@@ -320,21 +332,39 @@ def main(argv=None):
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     started = time.perf_counter()
     options = training_options(args)
+    # the image part runs a task per (seed, column), so that two processes stay busy
+    columns = list(IMAGE_COLUMNS) if args.images else [None]
+    common = (options, args.epochs, args.images, args.restarts, args.rows)
     tasks = [
-        (str(args.data), event, seed, options, args.epochs, args.images, args.restarts, args.rows)
+        (str(args.data), event, seed, *common, c)
         for event in args.events
         for seed in range(args.seeds)
+        for c in columns
     ]
-    if args.jobs > 1:
+    records = []
+    if args.from_json:
+        tasks = []
+        records = json.loads(args.from_json.read_text())["records"]
+
+    def keep(record):  # written after every task, so an interrupted run keeps its records
+        records.append(record)
+        if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps({"records": records}, indent=1) + "\n")
+
+    if args.jobs > 1 and tasks:
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(args.jobs, mp_context=ctx) as pool:
-            records = list(pool.map(run_one, tasks))
+            for future in as_completed([pool.submit(run_one, t) for t in tasks]):
+                keep(future.result())
     else:
-        records = [run_one(t) for t in tasks]
+        for task in tasks:
+            keep(run_one(task))
+    records.sort(key=lambda r: (r["event"], r["seed"], r.get("column") or ""))
     meta = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "command": "python " + " ".join([os.path.relpath(__file__)] + (argv or sys.argv[1:])),
-        "seeds": args.seeds,
+        "seeds": len({r["seed"] for r in records}),
         "class_weight": options.get("class_weight"),
         "training_options": options,
         "epochs": args.epochs,

@@ -333,11 +333,16 @@ def test_threat_model_images_smoke(crisismmd_root, tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     payload = json.loads(out.read_text())
     assert payload["meta"]["images"] and payload["meta"]["class_weight"] == "balanced"
-    (record,) = payload["records"]
-    assert record["event"] == "california_wildfires"
+    # a record per column, written as each finishes
+    records = payload["records"]
+    assert [(r["event"], r["seed"], r["column"]) for r in records] == [
+        ("california_wildfires", 0, "MMN"),
+        ("california_wildfires", 0, "Visual-CNN"),
+    ]
     trainings = ["plain", "Algorithm 1", "Algorithm 1, 3 warm rounds", "in-loop"]
-    assert list(record["models"]) == [f"{c}, {t}" for c in ("Visual-CNN", "MMN") for t in trainings]
-    for name, res in record["models"].items():
+    for record in records:
+        assert list(record["models"]) == [f"{record['column']}, {t}" for t in trainings]
+    for name, res in {n: r for rec in records for n, r in rec["models"].items()}.items():
         acc = {a: res[a]["accuracy"] for a in res if a != "fit_s"}
         if name.startswith("Visual-CNN"):
             assert set(acc) == {"clean", "PGD-10, 1 start"}
@@ -347,3 +352,12 @@ def test_threat_model_images_smoke(crisismmd_root, tmp_path):
         assert worst <= min(acc["PGD-10, 1 start"], acc["joint PGD-10 + Eq. 2, 3 steps, 3 words"])
     text = md.read_text()
     assert "# Image robustness" in text and "| MMN, in-loop |" in text
+    # --from-json summarises the records again without running anything
+    md2 = tmp_path / "again.md"
+    args = ["--images", "--data", str(crisismmd_root), "--from-json", str(out)]
+    args += ["--json", str(tmp_path / "again.json"), "--markdown", str(md2)]
+    proc = subprocess.run(
+        [sys.executable, str(THREAT_MODEL), *args], capture_output=True, text=True, env=env
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert md2.read_text().split("\n")[4:] == text.split("\n")[4:]
