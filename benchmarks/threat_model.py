@@ -33,7 +33,13 @@ unless ``--json``/``--markdown`` say otherwise:
 
 ``--class-weight balanced`` (and the other training flags of table1.py)
 trains every model with balanced class weights (the paper's settings
-otherwise).
+otherwise). ``--trainings`` runs some of the four trainings only, and
+``--in-loop-steps N`` makes in-loop training attack texts with N steps of
+Eq. 2 within 3 words instead of one step (the threat model's budget of the
+3-word greedy search):
+
+    python benchmarks/threat_model.py --data <CrisisMMD v2.0 root> --seeds 5 --jobs 2 \
+        --trainings in_loop --in-loop-steps 3
 """
 
 from __future__ import annotations
@@ -76,6 +82,8 @@ IMAGE_EVENT = "california_wildfires"
 IMAGE_COLUMNS = {"Visual-CNN": ("visual_cnn", "visual_cnn_adv"), "MMN": ("mmn", "mmat")}
 TRAININGS = ("plain", "Algorithm 1", "Algorithm 1, 3 warm rounds", "in-loop")
 IMAGE_MODELS = tuple(f"{column}, {training}" for column in IMAGE_COLUMNS for training in TRAININGS)
+#: --trainings' names for TRAININGS
+TRAINING_CHOICES = {"plain": 0, "algorithm1": 1, "warm3": 2, "in_loop": 3}
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -116,8 +124,15 @@ def image_attacks(seed, restarts, text=True):
     return out
 
 
-def trainings(plain, adversarial, seed, params):
-    """A column's four trainings, from its plain and adversarial Table I names."""
+def trainings(plain, adversarial, seed, params, in_loop_steps=1):
+    """A column's four trainings, from its plain and adversarial Table I names.
+
+    In-loop training attacks texts with Eq. 2 once (the wrapper's default), or
+    with ``in_loop_steps`` steps of it within the 3-word budget.
+    """
+    text = "default"
+    if in_loop_steps > 1:
+        text = WordSubstitutionPerturber(n_iter=in_loop_steps, max_substitutions=3)
     return {
         "plain": make_table1_model(plain, **params),
         "Algorithm 1": make_table1_model(adversarial, **params),
@@ -125,7 +140,10 @@ def trainings(plain, adversarial, seed, params):
             adversarial, n_rounds=3, warm_start=True, **params
         ),
         "in-loop": AdversarialAugmentationWrapper(
-            make_table1_model(plain, **params), method="in_loop", random_state=seed
+            make_table1_model(plain, **params),
+            text_perturber=text,
+            method="in_loop",
+            random_state=seed,
         ),
     }
 
@@ -138,17 +156,24 @@ def model_params(seed, options, epochs=None):
     return params
 
 
-def make_models(seed, options, epochs=None):
-    models = trainings("text_cnn", "text_cnn_adv", seed, model_params(seed, options, epochs))
-    return dict(zip(MODELS, models.values(), strict=True))
+def make_models(seed, options, epochs=None, in_loop_steps=1, keep=TRAININGS):
+    params = model_params(seed, options, epochs)
+    models = trainings("text_cnn", "text_cnn_adv", seed, params, in_loop_steps)
+    named = zip(MODELS, models.items(), strict=True)
+    return {name: model for name, (training, model) in named if training in keep}
 
 
-def make_image_models(seed, options, epochs=None, columns=tuple(IMAGE_COLUMNS)):
+def make_image_models(
+    seed, options, epochs=None, columns=tuple(IMAGE_COLUMNS), in_loop_steps=1, keep=TRAININGS
+):
     params = model_params(seed, options, epochs)
     return {
         f"{column}, {training}": model
         for column in columns
-        for training, model in trainings(*IMAGE_COLUMNS[column], seed, params).items()
+        for training, model in trainings(
+            *IMAGE_COLUMNS[column], seed, params, in_loop_steps
+        ).items()
+        if training in keep
     }
 
 
@@ -157,7 +182,7 @@ def run_one(task):
     import torch
 
     torch.set_num_threads(1)
-    data, event, seed, options, epochs, images, restarts, rows, column = task
+    data, event, seed, options, epochs, images, restarts, rows, column, setup = task
     df = load_crisismmd(data, events=event)
     if rows:
         df = df.iloc[:rows]
@@ -171,12 +196,12 @@ def run_one(task):
         X = step.fit_transform(X)
     y = df["label"].to_numpy()
     X_tr, X_te, y_tr, y_te = crisismmd_train_test_split(X, y, random_state=seed)
-    out = {"event": event, "seed": seed, "test_rows": len(y_te), "models": {}}
+    out = {"event": event, "seed": seed, "test_rows": len(y_te), "models": {}, **setup}
     if images:
         out["column"] = column
-        models = make_image_models(seed, options, epochs, columns=(column,))
+        models = make_image_models(seed, options, epochs, columns=(column,), **setup)
     else:
-        models = make_models(seed, options, epochs)
+        models = make_models(seed, options, epochs, **setup)
     for name, model in models.items():
         start = time.perf_counter()
         model.fit(X_tr, y_tr)
@@ -230,6 +255,8 @@ def markdown(summary, meta):
     flags = [k for k, v in meta.get("training_options", {}).items() if v is True]
     if flags:
         settings += ", " + ", ".join(f"`{k}=True`" for k in flags)
+    if meta.get("in_loop_steps", 1) > 1:
+        settings += f", in-loop training with {meta['in_loop_steps']} Eq. 2 steps within 3 words"
     if meta.get("rows"):
         settings += f", the first {meta['rows']} rows of each event"
     lines = [
@@ -303,6 +330,20 @@ def parse_args(argv=None):
     parser.add_argument("--epochs", type=int, help="max_epochs (default: the classifier's)")
     parser.add_argument("--jobs", type=int, default=1, help="processes, one (event, seed) each")
     parser.add_argument(
+        "--trainings",
+        nargs="+",
+        choices=list(TRAINING_CHOICES),
+        default=list(TRAINING_CHOICES),
+        help="the trainings to run (default: all four)",
+    )
+    parser.add_argument(
+        "--in-loop-steps",
+        type=int,
+        default=1,
+        help="in-loop training's text attack: Eq. 2 once (1, the default), "
+        "or this many steps within 3 words",
+    )
+    parser.add_argument(
         "--json", type=Path, help="default with --images: results/threat_model_images.json"
     )
     parser.add_argument(
@@ -320,6 +361,9 @@ def parse_args(argv=None):
         args.markdown = args.markdown or RESULTS / "threat_model_images.md"
     elif args.events is None:
         args.events = list(EVENTS)
+    args.trainings = [TRAINING_CHOICES[t] for t in args.trainings]
+    if args.in_loop_steps < 1:
+        parser.error("--in-loop-steps must be at least 1")
     if args.restarts < 1:
         parser.error("--restarts must be at least 1")
     if args.rows is not None and args.rows < 20:
@@ -335,8 +379,9 @@ def main(argv=None):
     # the image part runs a task per (seed, column), so that two processes stay busy
     columns = list(IMAGE_COLUMNS) if args.images else [None]
     common = (options, args.epochs, args.images, args.restarts, args.rows)
+    setup = {"in_loop_steps": args.in_loop_steps, "keep": [TRAININGS[i] for i in args.trainings]}
     tasks = [
-        (str(args.data), event, seed, *common, c)
+        (str(args.data), event, seed, *common, c, setup)
         for event in args.events
         for seed in range(args.seeds)
         for c in columns
@@ -371,6 +416,7 @@ def main(argv=None):
         "images": args.images,
         "restarts": args.restarts if args.images else None,
         "rows": args.rows,
+        "in_loop_steps": args.in_loop_steps,
         "wall_s": time.perf_counter() - started,
     }
     summary = summarise(records)
