@@ -94,7 +94,8 @@ def attacks():
 
     return {
         "clean": [{"text_perturber": None}],
-        **{name: [attack] for name, attack in list(strongest.items())[:2]},
+        "Eq. 2": [strongest["Eq. 2"]],
+        "Eq. 2, 3 steps, 3 words": [strongest["Eq. 2, 3 steps, 3 words"]],
         "greedy, 1 word": [greedy(1)],
         "greedy, 3 words": [strongest["greedy, 3 words"]],
         "greedy, 6 words": [greedy(6)],
@@ -113,7 +114,7 @@ def image_attacks(seed, restarts, text=True):
     return out
 
 
-def trainings(plain, adversarial, seed, params, in_loop_steps=1):
+def trainings(plain, adversarial, params, in_loop_steps=1):
     """A column's four trainings, from its plain and adversarial Table I names.
 
     In-loop training attacks texts with Eq. 2 once (Table I's factory), or
@@ -143,7 +144,7 @@ def model_params(seed, options, epochs=None):
 
 def make_models(seed, options, epochs=None, in_loop_steps=1, keep=TRAININGS):
     params = model_params(seed, options, epochs)
-    models = trainings("text_cnn", "text_cnn_adv", seed, params, in_loop_steps)
+    models = trainings("text_cnn", "text_cnn_adv", params, in_loop_steps)
     named = zip(MODELS, models.items(), strict=True)
     return {name: model for name, (training, model) in named if training in keep}
 
@@ -155,9 +156,7 @@ def make_image_models(
     return {
         f"{column}, {training}": model
         for column in columns
-        for training, model in trainings(
-            *IMAGE_COLUMNS[column], seed, params, in_loop_steps
-        ).items()
+        for training, model in trainings(*IMAGE_COLUMNS[column], params, in_loop_steps).items()
         if training in keep
     }
 

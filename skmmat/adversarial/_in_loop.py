@@ -19,9 +19,22 @@ import torch
 import torch.nn.functional as F
 
 from .._validation import check_array_column
+from ._fgsm import FGSMPerturber
 from ._word_search import CandidateSets, best_substitutions, substitution_budget
 
-__all__ = ["BatchAttack", "make_batch_attack", "training_vocabulary", "vocabulary_rows"]
+__all__ = [
+    "BatchAttack",
+    "in_loop_image_perturber",
+    "make_batch_attack",
+    "training_vocabulary",
+    "vocabulary_rows",
+]
+
+
+def in_loop_image_perturber(eps=0.1):
+    """In-loop training's default image attack: one FGSM step of 1.25 ``eps`` from a
+    random start in the ``eps`` ball (Wong et al., 2020)."""
+    return FGSMPerturber(eps=eps, random_start=True, step_size=1.25 * eps)
 
 
 class BatchAttack:

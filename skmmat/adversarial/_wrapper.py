@@ -18,9 +18,8 @@ from .._allocator import release_freed_memory
 from .._validation import check_dataframe, check_labels
 from ._base import estimator_modalities
 from ._craft import craft_adversarial, resolve_perturbers
-from ._fgsm import FGSMPerturber
 from ._ibp import make_interval_bound_loss
-from ._in_loop import make_batch_attack
+from ._in_loop import in_loop_image_perturber, make_batch_attack
 
 __all__ = ["AdversarialAugmentationWrapper"]
 
@@ -327,7 +326,7 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
         image_template = self.image_perturber
         is_default = isinstance(image_template, str) and image_template == _DEFAULT
         if self.method == "in_loop" and is_default:
-            image_template = FGSMPerturber(random_start=True, step_size=0.125)
+            image_template = in_loop_image_perturber()
         image_t, text_t = resolve_perturbers(image_template, self.text_perturber, name)
         image_p = self._seeded(image_t, rng)
         text_p = self._seeded(text_t, rng)

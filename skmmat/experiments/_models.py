@@ -5,6 +5,7 @@ from __future__ import annotations
 from sklearn.pipeline import Pipeline
 
 from ..adversarial import AdversarialAugmentationWrapper, FGSMPerturber, WordSubstitutionPerturber
+from ..adversarial._in_loop import in_loop_image_perturber
 from ..models import MultiModalCNNClassifier
 from ..preprocessing import GloveSequencer, ImageResizer
 
@@ -99,12 +100,9 @@ def make_table1_model(
     )
     model = clf
     if adversarial:
-        # in the loop a single image step starts at random (Wong et al., 2020), as
-        # the wrapper's default for method="in_loop"
+        # in the loop, the wrapper's own default image attack at this eps
         image_perturber = (
-            FGSMPerturber(eps=eps)
-            if method == "algorithm1"
-            else FGSMPerturber(eps=eps, random_start=True, step_size=1.25 * eps)
+            FGSMPerturber(eps=eps) if method == "algorithm1" else in_loop_image_perturber(eps)
         )
         model = AdversarialAugmentationWrapper(
             clf,

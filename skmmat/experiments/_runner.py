@@ -174,8 +174,8 @@ def run_table1(
     Xte = prep.transform(X_test)
     y_train = np.asarray(y_train)
     y_test = np.asarray(y_test)
-    image_p = FGSMPerturber(eps=eps)
     text_p = WordSubstitutionPerturber(vectors=vectors, eps=eps, threshold=threshold)
+    training_attack = {"image_perturber": FGSMPerturber(eps=eps), "text_perturber": text_p}
     pgd_p = FGSMPerturber(eps=eps, n_iter=10)
 
     results = {}
@@ -204,12 +204,16 @@ def run_table1(
                 continue
             bar.set_postfix_str(f"attacking {TABLE1_MODELS[name][2]}")
             clean = prediction_scores(y_test, model.predict(Xte))
-            white_box = _attacked(model, Xte, y_test, image_p, text_p)
+            white_box = _attacked(model, Xte, y_test, **training_attack)
             transfer = white_box
             if name in PLAIN_COUNTERPART:
                 against = fitted[PLAIN_COUNTERPART[name]]
-                transfer = _attacked(model, Xte, y_test, image_p, text_p, against=against)
-            pgd_scores = _attacked(model, Xte, y_test, pgd_p, text_p) if pgd else (None, None)
+                transfer = _attacked(model, Xte, y_test, **training_attack, against=against)
+            pgd_scores = (None, None)
+            if pgd:
+                pgd_scores = _attacked(
+                    model, Xte, y_test, image_perturber=pgd_p, text_perturber=text_p
+                )
             worst = (None, None)
             if strongest:
                 attacks = strongest_attacks(
@@ -219,7 +223,7 @@ def run_table1(
                     vectors=vectors,
                     random_state=model_params.get("random_state"),
                 )
-                worst = _attacked(model, Xte, y_test, None, None, attacks=list(attacks.values()))
+                worst = _attacked(model, Xte, y_test, attacks=list(attacks.values()))
             results[name] = Table1Result(
                 name,
                 clean["accuracy"],
@@ -244,11 +248,11 @@ def run_table1(
     return (results, Xte) if return_test_frame else results
 
 
-def _attacked(model, X, y, image_perturber, text_perturber, against=None, attacks=None):
-    """(accuracy, macro-F1) on one set of adversarial examples, crafted and predicted once."""
-    perturbers = {"image_perturber": image_perturber, "text_perturber": text_perturber}
-    y_pred, _ = adversarial_predictions(
-        model, X, y, against=against, **({"attacks": attacks} if attacks else perturbers)
-    )
+def _attacked(model, X, y, **attack):
+    """(accuracy, macro-F1) on one set of adversarial examples, crafted and predicted once.
+
+    ``attack``: the keywords of :func:`~skmmat.metrics.adversarial_predictions`.
+    """
+    y_pred, _ = adversarial_predictions(model, X, y, **attack)
     scores = prediction_scores(y, y_pred)
     return scores["accuracy"], scores["macro_f1"]
