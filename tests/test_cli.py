@@ -1,5 +1,6 @@
 """The skmmat command line, run as a user would."""
 
+import os
 import subprocess
 import sys
 
@@ -57,6 +58,8 @@ def test_demo_prints_table_and_writes_report(tmp_path, capsys):
         (["predict", "--model", "/nonexistent/model.safetensors", "x.tsv"], "no such file"),
         (["demo", "--n-samples", "0"], "--n-samples"),
         (["demo", "--epochs", "-1"], "--epochs"),
+        (["demo", "--fine-tune", "2"], "need a pretrained --image-encoder"),
+        (["demo", "--image-encoder", "efficientnet_lite0", "--fine-tune", "x"], "--fine-tune"),
     ],
 )
 def test_user_mistakes_give_one_line_errors(argv, message, capsys):
@@ -157,3 +160,26 @@ def test_train_image_model_without_images_is_a_user_error(crisismmd_root, tmp_pa
     )
     assert status == 2
     assert "needs the CrisisMMD images" in capsys.readouterr().err
+
+
+def test_train_and_predict_with_the_pretrained_encoder(crisismmd_root, tmp_path, capsys):
+    """Visual-CNN over EfficientNet-Lite0 on California's real images, then predict."""
+    from skmmat import load_crisismmd
+
+    df = load_crisismmd(crisismmd_root, events=["california_wildfires"])
+    if not all(os.path.isfile(p) for p in df["image"].iloc[:3]):
+        pytest.skip("the California wildfires images are absent")
+    model = tmp_path / "visual.safetensors"
+    argv = ["train", "--data", str(crisismmd_root), "--events", "california_wildfires"]
+    argv += ["--model", "visual_cnn", "--image-encoder", "efficientnet_lite0", "--image-size"]
+    argv += ["32", "--feature-cache", str(tmp_path / "features"), "--epochs", "2", "--quiet"]
+    assert main([*argv, "--out", str(model)]) == 0
+    # one file per distinct image: CrisisMMD holds a few images twice (retweets)
+    assert 0.95 * len(df) < len(list((tmp_path / "features").rglob("*.npy"))) <= len(df)
+    tweets = tmp_path / "tweets.tsv"
+    tweets.write_text("image\n" + "\n".join(df["image"].iloc[:3]) + "\n")
+    capsys.readouterr()
+    assert main(["predict", "--model", str(model), str(tweets)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].split("\t") == ["label", "proba_informative", "proba_not_informative"]
+    assert len(lines) == 4

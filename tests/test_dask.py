@@ -88,3 +88,36 @@ def test_search_and_per_disaster_cross_validation_match_a_local_run(client, data
     np.testing.assert_array_equal(
         remote.best_estimator_.predict_proba(X), local.best_estimator_.predict_proba(X)
     )
+
+
+def test_search_over_a_pretrained_encoder_shares_its_feature_cache(client, data, tmp_path):
+    """Workers read and write one feature cache; the scores equal a local run's."""
+    X, y, _ = data
+    cache = tmp_path / "features"
+
+    def make_pipe():
+        return make_pipeline(
+            ImageResizer(size=(32, 32), n_jobs=1),
+            GloveSequencer(),
+            MultiModalCNNClassifier(
+                image_encoder="efficientnet_lite0",
+                feature_cache=str(cache),
+                hidden_units=8,
+                text_filters=8,
+                max_epochs=2,
+                patience=None,
+                random_state=0,
+                n_threads=1,
+            ),
+        )
+
+    grid = {"multimodalcnnclassifier__dropout": [0.1, 0.5]}
+    cv = StratifiedKFold(2, shuffle=True, random_state=0)
+    with distributed.get_task_stream(client) as stream, joblib.parallel_backend("dask"):
+        remote = GridSearchCV(make_pipe(), grid, cv=cv, scoring="neg_log_loss").fit(X, y)
+    assert len(stream.data) >= 4
+    # every training image of both folds was encoded once, by the workers, into one cache
+    assert len(list(cache.rglob("*.npy"))) == len(X)
+    local = GridSearchCV(make_pipe(), grid, cv=cv, scoring="neg_log_loss").fit(X, y)
+    for key in ("split0_test_score", "split1_test_score", "mean_test_score"):
+        np.testing.assert_array_equal(remote.cv_results_[key], local.cv_results_[key])

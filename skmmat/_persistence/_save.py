@@ -71,6 +71,13 @@ class _Writer:
             return {"__estimator__": self.node(value, where, fitted=False)}
         if isinstance(value, dict) and all(isinstance(k, str) for k in value):
             return {"__dict__": self.mapping(value, where, path)}
+        if isinstance(value, torch.nn.Module):
+            raise ValueError(
+                f"save_model: cannot save {where}: it holds a torch module of your own "
+                f"({type(value).__qualname__}), and skmmat rebuilds only the networks it "
+                "defines (no pickle). Use a named image_encoder such as 'efficientnet_lite0', "
+                "or keep the fitted estimator with your own tools."
+            )
         if callable(value):
             what = f"the callable {getattr(value, '__qualname__', type(value).__name__)}"
         elif hasattr(value, "get_params"):

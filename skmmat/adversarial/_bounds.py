@@ -59,6 +59,12 @@ def check_boundable(module):
             "Interval bounds are computed through skmmat's MultiModalCNN; got a module of "
             f"type {type(module).__name__}."
         )
+    if module.visual is not None and not isinstance(module.visual, VisualCNN):
+        raise ValueError(
+            f"Interval bounds cannot be computed through the {module.visual.name!r} "
+            "image_encoder: certificates cover the paper's networks (image_encoder="
+            "'visual_cnn' and the Text-CNN) only."
+        )
     for name, part in module.named_modules():
         kind = type(part)
         if kind in _CONTAINERS:

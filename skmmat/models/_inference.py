@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ._inputs import encode_labels, frame_to_inputs
+from ._inputs import encode_labels, frame_to_inputs, min_image_side
 from ._passes import batched_input_gradient, batched_proba, eval_batch_size, eval_logits
 
 __all__ = ["InferenceMixin"]
@@ -44,7 +44,7 @@ class InferenceMixin:
             X,
             arch["modalities"],
             text_window=arch["text_window"],
-            n_blocks=len(arch["image_filters"]),
+            min_side=min_image_side(arch),
             caller=type(self).__name__,
             reference=self.input_shapes_,
         )

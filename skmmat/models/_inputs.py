@@ -5,12 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import as_label_array, check_array_cells, check_dataframe
+from ._encoder import is_visual_cnn
 from ._modules import MODALITIES
 
 __all__ = [
     "RowColumn",
     "encode_labels",
     "frame_to_inputs",
+    "min_image_side",
     "normalize_filters",
     "normalize_modalities",
 ]
@@ -109,7 +111,18 @@ def normalize_filters(filters, caller):
     return tuple(int(f) for f in items)
 
 
-def frame_to_inputs(X, modalities, *, text_window, n_blocks, caller, reference=None):
+def min_image_side(arch):
+    """The smallest image side the architecture reads, and why, for error messages."""
+    encoder = arch.get("image_encoder", "visual_cnn")
+    if is_visual_cnn(encoder):
+        n_blocks = len(arch["image_filters"])
+        return 2**n_blocks, f"with {n_blocks} pooling blocks (image_filters)"
+    if isinstance(encoder, str):
+        return 32, f"the {encoder!r} image_encoder reduces each side 32 times, so"
+    return 1, ""
+
+
+def frame_to_inputs(X, modalities, *, text_window, min_side, caller, reference=None):
     """Validate ``X`` and stack its modality columns into model inputs.
 
     Parameters
@@ -121,8 +134,9 @@ def frame_to_inputs(X, modalities, *, text_window, n_blocks, caller, reference=N
         The columns to read.
     text_window : int
         Texts need at least this many word positions.
-    n_blocks : int
-        Number of pooling blocks; images need sides of ``2 ** n_blocks``.
+    min_side : tuple of (int, str)
+        Images need sides of at least this many pixels, for the reason given
+        (:func:`min_image_side`).
     caller : str
         Name used in error messages.
     reference : dict, optional
@@ -152,11 +166,10 @@ def frame_to_inputs(X, modalities, *, text_window, n_blocks, caller, reference=N
                 f"{caller}: column {m!r} holds arrays of shape {shape}, but the model was "
                 f"fitted on shape {tuple(reference[m])}."
             )
-        if m == "image" and min(shape[:2]) < 2**n_blocks:
+        if m == "image" and min(shape[:2]) < min_side[0]:
             raise ValueError(
-                f"{caller}: column 'image' holds images of size {shape[:2]}; with {n_blocks} "
-                f"pooling blocks (image_filters) each side must be at least {2**n_blocks} "
-                "pixels."
+                f"{caller}: column 'image' holds images of size {shape[:2]}; {min_side[1]} "
+                f"each side must be at least {min_side[0]} pixels."
             )
         if m == "text" and shape[0] < text_window:
             raise ValueError(

@@ -17,6 +17,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ._augment import flip_and_shift
+from ._encoder import EncoderBranch, is_visual_cnn
+
 __all__ = ["VisualCNN", "TextCNN", "MultiModalCNN", "MODALITIES"]
 
 #: Modalities understood by :class:`MultiModalCNN`, in canonical order.
@@ -95,27 +98,13 @@ class VisualCNN(nn.Module):
 
     def forward(self, image):
         if self.augment and self.training:
-            image = _flip_and_shift(image)
+            image = flip_and_shift(image)
         # channels-last memory (the same tensor values, stored pixel by pixel): oneDNN's
         # convolutions and max-pooling run 3x faster on it on CPU than on channels-first
         # memory (whole forward pass; 1.7x for a training step), and cuDNN prefers it too
         image = image.contiguous(memory_format=torch.channels_last)
         z = self.features((image - self.image_mean) / self.image_std)
         return torch.relu(self.fc(torch.flatten(z, start_dim=1)))
-
-
-def _flip_and_shift(image):
-    """Random left-right flips and shifts of up to 1/8 of each side, one per image."""
-    n, _, height, width = image.shape
-    flip = torch.rand(n, device=image.device) < 0.5
-    image = torch.where(flip[:, None, None, None], image.flip(3), image)
-    dy, dx = max(1, height // 8), max(1, width // 8)
-    padded = nn.functional.pad(image, (dx, dx, dy, dy), mode="reflect")
-    top = torch.randint(0, 2 * dy + 1, (n,), device=image.device).tolist()
-    left = torch.randint(0, 2 * dx + 1, (n,), device=image.device).tolist()
-    return torch.stack(
-        [padded[i, :, t : t + height, u : u + width] for i, (t, u) in enumerate(zip(top, left))]
-    )
 
 
 class TextCNN(nn.Module):
@@ -182,12 +171,26 @@ class MultiModalCNN(nn.Module):
         :class:`VisualCNN`).
     image_batch_norm : bool, default=False
         Batch normalisation after each Visual-CNN convolution.
+    image_encoder : str or torch.nn.Module, default="visual_cnn"
+        The image branch: the paper's :class:`VisualCNN`, a pretrained
+        encoder by name (``"efficientnet_lite0"``) or a module of the user's
+        mapping ``(n, 3, height, width)`` images to ``(n, n_features)``
+        features; the last two are wrapped in an
+        :class:`EncoderBranch`, whose pooled
+        features feed the head directly.
+    fine_tune : {"none", "all"} or int, default="none"
+        Which parameters of a pretrained encoder train (see
+        :class:`~skmmat.MultiModalCNNClassifier`).
+    pretrained : bool, default=True
+        Load a named encoder's ImageNet weights.
 
     Notes
     -----
     :meth:`forward` takes keyword arguments ``image`` (float tensor of shape
     ``(n, 3, height, width)``) and/or ``text`` (``(n, n_words,
-    embedding_dim)``) and returns logits of shape ``(n, n_classes)``.
+    embedding_dim)``) and returns logits of shape ``(n, n_classes)``. With a
+    pretrained encoder, ``image_frozen`` may replace ``image``: the output
+    of the encoder's frozen prefix, computed once per fit.
     """
 
     def __init__(
@@ -203,6 +206,9 @@ class MultiModalCNN(nn.Module):
         dropout=0.5,
         image_augmentation=False,
         image_batch_norm=False,
+        image_encoder="visual_cnn",
+        fine_tune="none",
+        pretrained=True,
     ):
         super().__init__()
         modalities = tuple(modalities)
@@ -216,13 +222,18 @@ class MultiModalCNN(nn.Module):
         if "image" in self.modalities:
             if image_size is None:
                 raise ValueError("image_size is required when the image modality is used.")
-            self.visual = VisualCNN(
-                image_size,
-                image_filters,
-                hidden_units,
-                augment=image_augmentation,
-                batch_norm=image_batch_norm,
-            )
+            if is_visual_cnn(image_encoder):
+                self.visual = VisualCNN(
+                    image_size,
+                    image_filters,
+                    hidden_units,
+                    augment=image_augmentation,
+                    batch_norm=image_batch_norm,
+                )
+            else:
+                self.visual = EncoderBranch(
+                    image_encoder, image_size, fine_tune, pretrained, image_augmentation
+                )
             width += self.visual.out_features
         if "text" in self.modalities:
             if embedding_dim is None:
@@ -237,18 +248,21 @@ class MultiModalCNN(nn.Module):
             nn.Linear(int(hidden_units), int(n_classes)),
         )
 
-    def representation(self, image=None, text=None):
+    def representation(self, image=None, text=None, image_frozen=None):
         """Concatenated multi-modal representation, before the head."""
         parts = []
         if self.visual is not None:
-            if image is None:
+            if image_frozen is not None:
+                parts.append(self.visual.trainable(image_frozen))
+            elif image is None:
                 raise ValueError("This model uses the image modality; pass image=...")
-            parts.append(self.visual(image))
+            else:
+                parts.append(self.visual(image))
         if self.textual is not None:
             if text is None:
                 raise ValueError("This model uses the text modality; pass text=...")
             parts.append(self.textual(text))
         return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
 
-    def forward(self, image=None, text=None):
-        return self.head(self.representation(image=image, text=text))
+    def forward(self, image=None, text=None, image_frozen=None):
+        return self.head(self.representation(image=image, text=text, image_frozen=image_frozen))

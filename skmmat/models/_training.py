@@ -20,6 +20,8 @@ from skorch.history import History
 from .._allocator import release_freed_memory
 from .._torch_state import seeded_torch, torch_threads
 from ..callbacks import EpochProgress, TrainingCheckpoint, training_fingerprint
+from ._encoder import is_visual_cnn
+from ._features import caches_frozen_features, with_frozen_features
 from ._inputs import normalize_filters, normalize_modalities
 from ._modules import MultiModalCNN
 from ._passes import eval_batch_size
@@ -190,9 +192,21 @@ def attack_loss(attack, net, inputs, y, **fit_params):
 
 
 def build_net(
-    params, arch, n_classes, shapes, train_split, generator, checkpoint=None, weights=None
+    params,
+    arch,
+    n_classes,
+    shapes,
+    train_split,
+    generator,
+    checkpoint=None,
+    weights=None,
+    pretrained=True,
 ):
-    """The (uninitialised) skorch net of the classifier's parameters and architecture."""
+    """The (uninitialised) skorch net of the classifier's parameters and architecture.
+
+    ``pretrained=False`` builds a named image encoder without its ImageNet
+    weights (a saved model's weights replace them).
+    """
     callbacks = []
     monitor = params["monitor"]
     if params["patience"] is not None:
@@ -219,6 +233,11 @@ def build_net(
         module_kwargs["module__image_size"] = tuple(shapes["image"][:2])
     if "text" in shapes:
         module_kwargs["module__embedding_dim"] = int(shapes["text"][1])
+    if "image" in shapes and not is_visual_cnn(arch.get("image_encoder", "visual_cnn")):
+        module_kwargs["module__pretrained"] = pretrained
+        # the fine-tuned encoder's own learning rate (frozen parameters get no gradient)
+        lr = {"lr": _encoder_lr(params)}
+        module_kwargs["optimizer__param_groups"] = [("visual.encoder.*", lr)]
     net = TrainingNet(
         MultiModalCNN,
         criterion=torch.nn.CrossEntropyLoss,
@@ -240,6 +259,11 @@ def build_net(
     )
     net.batch_attack = params.get("batch_attack")
     return net
+
+
+def _encoder_lr(params):
+    encoder_lr = params.get("encoder_lr")
+    return float(params["lr"]) / 10 if encoder_lr is None else float(encoder_lr)
 
 
 def train_net(
@@ -311,8 +335,8 @@ def train_net(
         if previous is not None:
             net.module_.load_state_dict(previous.module_.state_dict())
             net.optimizer_.load_state_dict(previous.optimizer_.state_dict())
-            for group in net.optimizer_.param_groups:
-                group["lr"] = float(params["lr"])
+            for group, lr in zip(net.optimizer_.param_groups, _group_lrs(net, params)):
+                group["lr"] = lr
             net.history = copy.deepcopy(previous.history)
             n_before = len(net.history)
         resumed, finished = 0, False
@@ -321,6 +345,17 @@ def train_net(
             if state is not None:
                 resumed, finished = checkpoint.restore(net, state)
         if not finished:
+            if caches_frozen_features(
+                net.module_, params.get("batch_attack"), arch.get("image_augmentation")
+            ):
+                inputs = with_frozen_features(
+                    net.module_,
+                    inputs,
+                    device=params["device"],
+                    n_threads=params["n_threads"],
+                    batch_size=eval_batch_size(params["eval_batch_size"], params["device"]),
+                    cache_dir=params.get("feature_cache"),
+                )
             net.partial_fit(
                 RowDataset(inputs, y_enc),
                 y_enc,
@@ -331,6 +366,14 @@ def train_net(
     # which the crafting of MMAT's adversarial half then grew on
     release_freed_memory()
     return net, n_before, resumed
+
+
+def _group_lrs(net, params):
+    """Learning rates of the optimizer's groups: the encoder's group first where there is one."""
+    lrs = [float(params["lr"])] * len(net.optimizer_.param_groups)
+    if len(lrs) > 1:
+        lrs[0] = _encoder_lr(params)
+    return lrs
 
 
 def _seed(random_state):
@@ -352,6 +395,8 @@ def rebuild_net(params, state, caller):
     # model files written before these options
     arch.setdefault("image_augmentation", False)
     arch.setdefault("image_batch_norm", False)
+    arch.setdefault("image_encoder", "visual_cnn")
+    arch.setdefault("fine_tune", "none")
     arch["modalities"] = normalize_modalities(arch["modalities"], caller)
     arch["image_filters"] = normalize_filters(arch["image_filters"], caller)
     shapes = {m: tuple(int(s) for s in shape) for m, shape in state["input_shapes_"].items()}
@@ -361,7 +406,7 @@ def rebuild_net(params, state, caller):
             f"{list(arch['modalities'])}."
         )
     classes = np.asarray(state["classes_"])
-    net = build_net(params, arch, len(classes), shapes, None, torch.Generator())
+    net = build_net(params, arch, len(classes), shapes, None, torch.Generator(), pretrained=False)
     with torch_threads(params["n_threads"]), seeded_torch(0, params["device"]):
         net.initialize()
     try:
@@ -391,7 +436,7 @@ class RowDataset(torch.utils.data.Dataset):
         return len(self.y)
 
     def __getitem__(self, i):
-        return {m: torch.from_numpy(column.row(i)) for m, column in self.inputs.items()}, self.y[i]
+        return {m: torch.as_tensor(column[i]) for m, column in self.inputs.items()}, self.y[i]
 
 
 #: rows per block of the image statistics' pass (25 MB of float64 deviations)
