@@ -8,7 +8,10 @@ humanitarian task), input size and seed: a 10 % test split by tweet, then
   standardised logistic regression (images only);
 * Visual-CNN and MMN with ``image_encoder="efficientnet_lite0"``, frozen
   (``fine_tune="none"``) and with the last two blocks trained (``fine_tune=2``),
-  with the paper's settings and with ``class_weight="balanced"``.
+  with the paper's settings and with ``class_weight="balanced"``;
+* with ``--models visual_cnn_grid mmn_grid``, the frozen-encoder Visual-CNN and
+  MMN with their head's ``lr`` and ``dropout`` chosen by a grid search (3-fold
+  cross-validation of whole tweets inside the training split, accuracy).
 
 Accuracy and macro-F1 on the test split, mean and standard deviation over the
 seeds, and how many seeds predicted one class. The encoder's output is cached
@@ -34,6 +37,7 @@ import numpy as np
 import torch
 from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LogisticRegressionCV
+from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -64,6 +68,10 @@ NETWORKS = {
     "mmn_ft2": (("image", "text"), 2, None),
 }
 BASELINES = ("majority", "tfidf_logreg", "linear_probe")
+#: the grid-searched heads: model name -> the network searched
+GRIDS = {"visual_cnn_grid": "visual_cnn", "mmn_grid": "mmn"}
+#: the head's grid, searched by 3-fold cross-validation of whole tweets in the training split
+HEAD_GRID = {"lr": [1e-3, 3e-3], "dropout": [0.2, 0.5]}
 
 
 def parse_args(argv=None):
@@ -73,7 +81,10 @@ def parse_args(argv=None):
     parser.add_argument("--sizes", type=int, nargs="+", default=[224])
     parser.add_argument("--labels", nargs="+", choices=list(LABELS), default=list(LABELS))
     parser.add_argument(
-        "--models", nargs="+", choices=[*BASELINES, *NETWORKS], default=[*BASELINES, *NETWORKS]
+        "--models",
+        nargs="+",
+        choices=[*BASELINES, *NETWORKS, *GRIDS],
+        default=[*BASELINES, *NETWORKS],
     )
     parser.add_argument("--epochs", type=int, default=50)
     parser.add_argument("--rows", type=int, help="the first N rows only (smoke runs)")
@@ -159,7 +170,7 @@ def predict(name, X_tr, y_tr, X_te, branch, cache, seed, args):
         tr = frame_to_inputs(X_tr, ("image",), text_window=1, min_side=(1, ""), caller="probe")
         te = frame_to_inputs(X_te, ("image",), text_window=1, min_side=(1, ""), caller="probe")
         return linear_probe(branch, tr[0]["image"], y_tr, te[0]["image"], cache)
-    modalities, fine_tune, class_weight = NETWORKS[name]
+    modalities, fine_tune, class_weight = NETWORKS[GRIDS.get(name, name)]
     clf = MultiModalCNNClassifier(
         modalities=modalities,
         image_encoder="efficientnet_lite0",
@@ -171,6 +182,10 @@ def predict(name, X_tr, y_tr, X_te, branch, cache, seed, args):
         random_state=seed,
     )
     columns = ["tweet_id", "image", "vectors"]
+    if name in GRIDS:
+        cv = StratifiedGroupKFold(n_splits=3, shuffle=True, random_state=seed)
+        folds = list(cv.split(X_tr, y_tr, groups=X_tr["tweet_id"]))
+        clf = GridSearchCV(clf, HEAD_GRID, cv=folds)
     clf.fit(X_tr[columns].rename(columns={"vectors": "text"}), y_tr)
     return clf.predict(X_te[columns].rename(columns={"vectors": "text"}))
 

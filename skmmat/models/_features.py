@@ -125,6 +125,10 @@ def _row_digest(row):
 def frozen_image_features(branch, images, *, device, n_threads, batch_size, cache_dir=None):
     """The frozen prefix's output for every image, in evaluation mode and without gradients.
 
+    Identical images (the same pixels) are computed once: CrisisMMD repeats
+    some images, and a query-only text attack asks for many variants of one
+    tweet, all with the same image.
+
     Parameters
     ----------
     branch : EncoderBranch
@@ -136,23 +140,26 @@ def frozen_image_features(branch, images, *, device, n_threads, batch_size, cach
     batch_size : int
         Images per pass.
     cache_dir : str, path-like or None, default=None
-        Folder of a :class:`FeatureCache`; None computes every image.
+        Folder of a :class:`FeatureCache`; None keeps nothing after the call.
 
     Returns
     -------
     features : ndarray of float32, shape (n, *prefix_output_shape)
     """
     n = len(images)
+    digests = [_row_digest(images[i]) for i in range(n)]
+    first = {}  # digest -> the first row holding it
+    for i, digest in enumerate(digests):
+        first.setdefault(digest, i)
     cache = None if cache_dir is None else FeatureCache(cache_dir)
-    rows, digests, key = {}, None, None
+    key = None if cache is None else _prefix_key(branch, tuple(images.shape[1:]))
+    found = {}
     if cache is not None:
-        key = _prefix_key(branch, tuple(images.shape[1:]))
-        digests = [_row_digest(images[i]) for i in range(n)]
-        for i, digest in enumerate(digests):
-            found = cache.load(key, digest)
-            if found is not None:
-                rows[i] = found
-    missing = np.array([i for i in range(n) if i not in rows], dtype=np.int64)
+        for digest in first:
+            value = cache.load(key, digest)
+            if value is not None:
+                found[digest] = value
+    missing = np.array([i for d, i in first.items() if d not in found], dtype=np.int64)
     was_training = branch.training
     branch.eval()
     try:
@@ -162,11 +169,11 @@ def frozen_image_features(branch, images, *, device, n_threads, batch_size, cach
                 batch = torch.as_tensor(np.asarray(images[part]), dtype=torch.float32)
                 out = branch.frozen(batch.to(device)).float().cpu().numpy()
                 for i, value in zip(part.tolist(), out):
-                    rows[i] = value
+                    found[digests[i]] = value
                     if cache is not None:
                         cache.save(key, digests[i], value)
     finally:
         branch.train(was_training)
     if n == 0:
         return np.empty((0,), np.float32)
-    return np.stack([rows[i] for i in range(n)]).astype(np.float32, copy=False)
+    return np.stack([found[d] for d in digests]).astype(np.float32, copy=False)

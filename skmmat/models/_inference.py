@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ._encoder import EncoderBranch
+from ._features import with_frozen_features
 from ._inputs import encode_labels, frame_to_inputs, min_image_side
 from ._passes import batched_input_gradient, batched_proba, eval_batch_size, eval_logits
 
@@ -90,12 +92,23 @@ class InferenceMixin:
             Columns follow ``classes_``; rows sum to one.
         """
         inputs = self._row_inputs(X)
+        module = self.net_.module_
+        batch_size = eval_batch_size(self.eval_batch_size, self.net_.device)
+        if isinstance(getattr(module, "visual", None), EncoderBranch) and module.visual.split:
+            # a pretrained encoder's frozen part: each distinct image once
+            inputs = with_frozen_features(
+                module,
+                inputs,
+                device=self.net_.device,
+                n_threads=self.n_threads,
+                batch_size=batch_size,
+            )
         return batched_proba(
-            self.net_.module_,
+            module,
             inputs,
             device=self.net_.device,
             n_threads=self.n_threads,
-            batch_size=eval_batch_size(self.eval_batch_size, self.net_.device),
+            batch_size=batch_size,
         )
 
     def predict(self, X):

@@ -205,6 +205,21 @@ def test_frozen_route_gives_the_logits_of_the_whole_network(fitted, data):
     torch.testing.assert_close(whole, frozen, rtol=0, atol=1e-6)
 
 
+def test_prediction_encodes_each_distinct_image_once(fitted, data, monkeypatch):
+    X, _ = data
+    # eight variants of one tweet (a query-only text attack asks for such batches)
+    variants = pd.concat([X.iloc[[3]]] * 8, ignore_index=True)
+    variants["text"] = list(X["text"].iloc[:8])
+    counter = _CountingFrozen(monkeypatch)
+    proba = fitted.predict_proba(variants)
+    assert counter.n == 1
+    module = fitted.net_.module_.eval()
+    inputs = {k: torch.as_tensor(v) for k, v in fitted.model_inputs(variants).items()}
+    with torch.no_grad():
+        whole = torch.softmax(module(**inputs), dim=1).numpy()
+    np.testing.assert_allclose(proba, whole, rtol=0, atol=1e-6)
+
+
 def test_feature_cache_is_shared_across_fits(data, tmp_path, monkeypatch):
     X, y = data
     cache = tmp_path / "features"
