@@ -109,6 +109,9 @@ class EfficientNetLite0(nn.Module):
     times before pooling.
     """
 
+    #: number of MBConv blocks
+    N_BLOCKS = sum(stage[0] for stage in LITE0_STAGES)
+
     def __init__(self, include_top=False):
         super().__init__()
         self._conv_stem = _SameConv2d(3, _STEM, 3, stride=2)

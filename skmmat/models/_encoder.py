@@ -43,7 +43,7 @@ def check_fine_tune(fine_tune, image_encoder, caller):
     if fine_tune in ("none", "all"):
         return
     if isinstance(image_encoder, str) and image_encoder in PRETRAINED_ENCODERS:
-        n_blocks = PRETRAINED_ENCODERS[image_encoder][3]().n_units - 2
+        n_blocks = PRETRAINED_ENCODERS[image_encoder][3].N_BLOCKS  # no network is built
         if isinstance(fine_tune, Integral) and 1 <= fine_tune <= n_blocks:
             return
         raise ValueError(
