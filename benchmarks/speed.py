@@ -48,6 +48,10 @@ Figures
    the same network on a stacked tensor (the floor), raw California JPEG
    files and texts to labels, and an MMN fit with the frozen encoder (its
    feature pass included) over a from-scratch MMN fit at the paper's 64 px.
+10. Signed model files: ``save_model`` with an Ed25519 ``signing_key`` over
+    ``save_model``, and ``load_model`` with ``verify_key`` over ``load_model``,
+    for an MMN pipeline trained on all California wildfires rows (real images;
+    demo tweets without them). Skipped without ``cryptography``.
 
 Every time is the median of repeated runs; ratios are taken between runs made
 side by side (alternating order) in the same process, because the machine's
@@ -85,6 +89,7 @@ from _speed import (  # noqa: E402
     mmat,
     pretrained,
     report,
+    signing,
     throughput,
 )
 from _speed.common import (  # noqa: E402
@@ -132,6 +137,9 @@ SIZES = {
         "encoder_repeats": 3,
         "encoder_fit_epochs": 10,
         "encoder_fit_repeats": 3,
+        "signing_rows": None,  # every California row (demo data: 1,589 tweets)
+        "signing_epochs": 5,
+        "signing_repeats": 21,
     },
     "smoke": {
         "image_size": 32,
@@ -162,6 +170,9 @@ SIZES = {
         "encoder_repeats": 1,
         "encoder_fit_epochs": 1,
         "encoder_fit_repeats": 1,
+        "signing_rows": 64,
+        "signing_epochs": 1,
+        "signing_repeats": 3,
     },
 }
 
@@ -170,7 +181,7 @@ _DEFAULT_DATA = Path(os.environ.get("SKMMAT_CRISISMMD") or REPO.parent / "shared
 
 #: the figures by module, in the order they run (figure numbers in brackets): fgsm (1),
 #: mmat (2), candidates (3), art (4), throughput (5), decoding (7), certify (8), pretrained (9),
-#: memory (6)
+#: signing (10), memory (6)
 FIGURE_GROUPS = (
     "fgsm",
     "mmat",
@@ -180,6 +191,7 @@ FIGURE_GROUPS = (
     "decoding",
     "certify",
     "pretrained",
+    "signing",
     "memory",
 )
 
@@ -329,6 +341,9 @@ def main(argv=None):
         if "pretrained" in wanted:
             log("9. pretrained image encoder")
             figures += pretrained.bench_pretrained(cfg, data, details)
+        if "signing" in wanted:
+            log("10. signed model files")
+            figures += signing.bench_signing(cfg, data, details)
         fitted = None
         gc.collect()
         if "memory" in wanted:
@@ -350,6 +365,7 @@ def main(argv=None):
         decoding.SECTION,
         certify.SECTION,
         pretrained.SECTION,
+        signing.SECTION,
     ]
     figures.sort(key=lambda f: order.index(f["section"]))
     meta["load_average_end"] = os.getloadavg() if hasattr(os, "getloadavg") else None

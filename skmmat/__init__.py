@@ -13,7 +13,7 @@ The public API:
 * evaluation: :mod:`skmmat.metrics`.
 """
 
-from ._persistence import load_model, save_model
+from ._persistence import load_model, model_card, save_model
 from ._version import __version__  # noqa: F401
 from .adversarial import (
     AdversarialAugmentationWrapper,
@@ -34,5 +34,6 @@ __all__ = [
     "load_crisismmd",
     "load_model",
     "make_crisis_tweets",
+    "model_card",
     "save_model",
 ]

@@ -1,5 +1,6 @@
 """The skmmat command line, run as a user would."""
 
+import json
 import os
 import subprocess
 import sys
@@ -13,7 +14,7 @@ def test_help_lists_the_commands():
     out = subprocess.run(
         [sys.executable, "-m", "skmmat", "--help"], capture_output=True, text=True, check=True
     ).stdout
-    for command in ("demo", "table1", "train", "predict"):
+    for command in ("demo", "table1", "train", "predict", "info", "keygen"):
         assert command in out
 
 
@@ -131,9 +132,12 @@ def test_train_then_predict_round_trip(crisismmd_root, tmp_path, capsys):
     )
     assert status == 0 and model.is_file()
     assert (tmp_path / "text_cnn.safetensors.checkpoint").is_dir()  # resumable
+    # 10 % of the tweets held out to measure the model for its card
+    assert "Training text_cnn on 920 tweets (srilanka_floods), 102 held out" in (
+        capsys.readouterr().out
+    )
     tweets = tmp_path / "tweets.tsv"
     tweets.write_text("text\nFlood waters destroyed homes in Colombo\nhappy birthday\n")
-    capsys.readouterr()
     assert main(["predict", "--model", str(model), str(tweets)]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].split("\t") == ["label", "proba_informative", "proba_not_informative"]
@@ -142,6 +146,60 @@ def test_train_then_predict_round_trip(crisismmd_root, tmp_path, capsys):
         label, p_inf, p_not = line.split("\t")
         assert label in {"informative", "not_informative"}
         assert abs(float(p_inf) + float(p_not) - 1.0) < 1e-5
+
+
+def test_signed_training_info_and_verified_prediction(crisismmd_root, tmp_path, capsys):
+    """keygen, train --sign-key, info and predict --verify-key, as two organisations would."""
+    from skmmat import model_card
+
+    pytest.importorskip("cryptography")
+    assert main(["keygen", "--out", str(tmp_path / "keys")]) == 0
+    fingerprint = capsys.readouterr().out.splitlines()[-1].removeprefix("Fingerprint: ")
+    private, public = tmp_path / "keys/skmmat_ed25519.pem", tmp_path / "keys/skmmat_ed25519.pub.pem"
+    assert oct(private.stat().st_mode & 0o777) == "0o600"
+    assert main(["keygen", "--out", str(tmp_path / "other"), "--name", "other"]) == 0
+    model = tmp_path / "signed.safetensors"
+    argv = ["train", "--data", str(crisismmd_root), "--events", "srilanka_floods"]
+    argv += ["--model", "text_cnn", "--epochs", "2", "--quiet", "--out", str(model)]
+    assert main([*argv, "--sign-key", str(private)]) == 0
+    out = capsys.readouterr().out
+    card = model_card(model, verify_key=public)
+    assert card["signature"] == {"signer": fingerprint, "verified": True}
+    assert card["training"]["rows_per_event"] == {"srilanka_floods": 920}
+    assert card["training"]["task"] == "informative"
+    evaluation = card["evaluation"]
+    assert evaluation["test_rows"] == 102 and evaluation["split"] == "by tweet"
+    worst = evaluation["attacked"]["strongest"]
+    assert worst["accuracy"] <= evaluation["clean"]["accuracy"]
+    assert f"under the strongest attacks {worst['accuracy']:.1%}" in out
+    assert evaluation["threat_model"]["max_substitutions"] == 3
+    # info prints the card and the signer
+    assert main(["info", str(model), "--verify-key", str(public)]) == 0
+    out = capsys.readouterr().out
+    assert f"signed by: {fingerprint} (verified against --verify-key)" in out
+    assert "rows_per_event: srilanka_floods=920" in out and "strongest: accuracy" in out
+    assert main(["info", str(model), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["evaluation"] == evaluation
+    # predict checks the signature: our key loads it, another key is refused in one line
+    tweets = tmp_path / "tweets.tsv"
+    tweets.write_text("text\nFlood waters destroyed homes in Colombo\n")
+    assert main(["predict", "--model", str(model), str(tweets), "--verify-key", str(public)]) == 0
+    assert capsys.readouterr().out.startswith("label\t")
+    other = tmp_path / "other/other.pub.pem"
+    assert main(["predict", "--model", str(model), str(tweets), "--verify-key", str(other)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"is signed by {fingerprint}, which is not among" in err
+    # without a key it loads, and says who signed it
+    assert main(["predict", "--model", str(model), str(tweets)]) == 0
+    assert f"is signed by {fingerprint} (not verified" in capsys.readouterr().err
+    # an unsigned model under --verify-key
+    unsigned = tmp_path / "unsigned.safetensors"
+    assert main([*argv[:-1], str(unsigned), "--test-size", "0"]) == 0
+    assert model_card(unsigned).get("evaluation") is None
+    capsys.readouterr()
+    argv = ["predict", "--model", str(unsigned), str(tweets), "--verify-key", str(public)]
+    assert main(argv) == 2
+    assert "is not signed" in capsys.readouterr().err
 
 
 def test_train_image_model_without_images_is_a_user_error(crisismmd_root, tmp_path, capsys):
@@ -173,6 +231,7 @@ def test_train_and_predict_with_the_pretrained_encoder(crisismmd_root, tmp_path,
     argv = ["train", "--data", str(crisismmd_root), "--events", "california_wildfires"]
     argv += ["--model", "visual_cnn", "--image-encoder", "efficientnet_lite0", "--image-size"]
     argv += ["32", "--feature-cache", str(tmp_path / "features"), "--epochs", "2", "--quiet"]
+    argv += ["--test-size", "0"]  # every image through the fit
     assert main([*argv, "--out", str(model)]) == 0
     # one file per distinct image: CrisisMMD holds a few images twice (retweets)
     assert 0.95 * len(df) < len(list((tmp_path / "features").rglob("*.npy"))) <= len(df)

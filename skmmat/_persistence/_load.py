@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import hmac
-import json
-import os
 from pathlib import Path
 
 import torch
 
 from ..embeddings import WordVectors, load_vectors
-from ._format import DOC_KEY, FORMAT_VERSION, PIPELINE, SUM_KEY, checksum, decode_array, registry
+from ._format import PIPELINE, decode_array, registry
+from ._read import read_model_file
 
 __all__ = ["load_model"]
 
@@ -114,13 +112,21 @@ class _Reader:
         return est
 
 
-def load_model(path, *, device=None):
+def load_model(path, *, verify_key=None, device=None):
     """Load a model written by :func:`save_model`, without executing code.
 
     Parameters
     ----------
     path : str or path-like
         The ``.safetensors`` file.
+    verify_key : str, path-like, Ed25519PublicKey or list of them, optional
+        Trusted public keys (PEM files as ``openssl genpkey -algorithm
+        ed25519`` or ``skmmat keygen`` write them, or key objects). When
+        given, the file must carry a valid Ed25519 signature by one of them:
+        an unsigned file, a file signed by another key and a file changed
+        after signing are refused. Without it the file loads whether signed
+        or not; :func:`~skmmat.model_card` tells who signed it. Needs
+        ``pip install 'skmmat[signing]'``.
     device : str or torch.device, optional
         Overrides the ``device`` parameter of every
         :class:`~skmmat.MultiModalCNNClassifier` in the model, e.g. ``"cpu"``
@@ -138,7 +144,10 @@ def load_model(path, *, device=None):
         If the file is not a skmmat model, its checksum does not match
         (``"checksum mismatch: the file was modified or corrupted"``), it was
         written by an incompatible format version, it names a class outside
-        the allow-list, or a word-vector file it refers to has changed.
+        the allow-list, or a word-vector file it refers to has changed; with
+        ``verify_key``, if the file is unsigned, signed by an untrusted key
+        or its signature does not match its content. The message names the
+        file and the reason.
     FileNotFoundError
         If ``path`` (or a word-vector file the model refers to) does not
         exist.
@@ -153,37 +162,9 @@ def load_model(path, *, device=None):
     allow-list (the skmmat estimators and :class:`sklearn.pipeline.Pipeline`)
     and nothing named in the file is imported, so loading runs no code from
     the file. The checksum detects modification and corruption, not a
-    malicious author, who can recompute it: verify a signature (e.g. with
-    ``gpg --verify`` or Sigstore) before loading files from untrusted
-    sources.
+    malicious author, who can recompute it: pass ``verify_key`` to load only
+    files signed by a key you trust (see :ref:`sharing_models`).
     """
-    from safetensors import SafetensorError, safe_open
-
-    path = os.fspath(path)
-    try:
-        with safe_open(path, framework="pt", device="cpu") as f:
-            metadata = f.metadata() or {}
-            tensors = {name: f.get_tensor(name) for name in f.keys()}  # noqa: SIM118
-    except SafetensorError as exc:
-        raise ValueError(f"load_model: {path!r} is not a valid safetensors file: {exc}") from exc
-    if DOC_KEY not in metadata or SUM_KEY not in metadata:
-        raise ValueError(f"load_model: {path!r} is not a skmmat model file (no skmmat metadata).")
-    document = metadata[DOC_KEY]
-    if not hmac.compare_digest(checksum(document, tensors), metadata[SUM_KEY]):
-        raise ValueError(
-            f"load_model: checksum mismatch: the file was modified or corrupted ({path!r})."
-        )
-    try:
-        doc = json.loads(document)
-    except json.JSONDecodeError as exc:  # pragma: no cover - the checksum covers it
-        raise ValueError(f"load_model: {path!r} holds a malformed document.") from exc
-    if not isinstance(doc, dict) or doc.get("format") != "skmmat-model":
-        raise ValueError(f"load_model: {path!r} is not a skmmat model file.")
-    version = doc.get("format_version")
-    if version != FORMAT_VERSION:
-        raise ValueError(
-            f"load_model: {path!r} has format version {version!r}; this skmmat reads version "
-            f"{FORMAT_VERSION} (file written by skmmat {doc.get('skmmat_version')!r})."
-        )
-    reader = _Reader(tensors, doc.get("tables", []), device)
-    return reader.node(doc["estimator"])
+    model = read_model_file(path, verify_key=verify_key)
+    reader = _Reader(model.tensors, model.document.get("tables", []), device)
+    return reader.node(model.document["estimator"])

@@ -15,6 +15,7 @@ import torch
 
 from .._version import __version__
 from ..embeddings import WordVectors, load_vectors
+from ._card import build_card
 from ._format import (
     DOC_KEY,
     FORMAT_VERSION,
@@ -25,6 +26,7 @@ from ._format import (
     encode_array,
     registry,
 )
+from ._signing import SIG_KEY, load_signing_key, sign
 
 __all__ = ["save_model"]
 
@@ -190,7 +192,7 @@ class _Writer:
         return self.mapping(getstate(), where, prefix.rstrip("."))
 
 
-def save_model(estimator, path):
+def save_model(estimator, path, *, card=None, signing_key=None):
     """Save a fitted skmmat model to one ``.safetensors`` file, without pickle.
 
     Parameters
@@ -204,6 +206,23 @@ def save_model(estimator, path):
     path : str or path-like
         Destination file, conventionally ending in ``.safetensors``. It is
         written atomically (a temporary file renamed into place).
+    card : dict, optional
+        Entries added to the file's model card (JSON values: strings,
+        numbers, booleans, lists, dicts), such as ``"training"`` (events and
+        rows per event, task, label rule) and ``"evaluation"`` (clean and
+        attacked scores with the threat model). The card always holds the
+        estimator, its parameters, the classes, the input shapes, the
+        word-vector tables and the skmmat version; read it with
+        :func:`~skmmat.model_card`.
+    signing_key : str, path-like or Ed25519PrivateKey, optional
+        Signs the file with this Ed25519 private key: a PKCS#8 PEM file (as
+        ``openssl genpkey -algorithm ed25519`` or ``skmmat keygen`` write
+        it; an encrypted key takes its password from the environment
+        variable ``SKMMAT_KEY_PASSWORD`` or a prompt) or a key object. The
+        signature covers the document, the card and every tensor; it goes
+        into the metadata with the signer's public key and fingerprint, and
+        :func:`load_model` checks it against ``verify_key``. Needs
+        ``pip install 'skmmat[signing]'``.
 
     Returns
     -------
@@ -216,7 +235,12 @@ def save_model(estimator, path):
         If the estimator is not fitted, is of a class skmmat cannot save
         (custom classes, other scikit-learn estimators), or holds a parameter
         that cannot be stored without pickle (a callable ``tokenizer``, a
-        ``RandomState`` instance); the message names the parameter.
+        ``RandomState`` instance); the message names the parameter. Also if
+        ``card`` holds a value that is not plain JSON or sets an entry
+        save_model writes itself, or ``signing_key`` is not an Ed25519 private
+        key.
+    ImportError
+        If ``signing_key`` is given and ``cryptography`` is not installed.
 
     See Also
     --------
@@ -254,6 +278,7 @@ def save_model(estimator, path):
     """
     from safetensors.torch import save_file
 
+    private_key = None if signing_key is None else load_signing_key(signing_key)
     writer = _Writer()
     tree = writer.node(estimator, "", fitted=True)
     document = json.dumps(
@@ -263,11 +288,14 @@ def save_model(estimator, path):
             "skmmat_version": __version__,
             "estimator": tree,
             "tables": writer.tables,
+            "card": build_card(estimator, writer.tables, card),
         },
         ensure_ascii=False,
         sort_keys=True,
     )
     metadata = {DOC_KEY: document, SUM_KEY: checksum(document, writer.tensors)}
+    if private_key is not None:
+        metadata[SIG_KEY] = sign(metadata, private_key)
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:

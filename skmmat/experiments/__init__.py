@@ -5,6 +5,7 @@ built from the public API only.
 """
 
 from ._attacks import strongest_attacks
+from ._card import measure_for_card
 from ._case_study import CaseExample, CaseStudy, case_study
 from ._format import format_table
 from ._models import PLAIN_COUNTERPART as PLAIN_COUNTERPART  # used by skmmat._report, table1.py
@@ -21,6 +22,7 @@ __all__ = [
     "case_study",
     "format_table",
     "make_table1_model",
+    "measure_for_card",
     "run_table1",
     "strongest_attacks",
 ]

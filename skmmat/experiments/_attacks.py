@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from ..adversarial import FGSMPerturber, WordSubstitutionPerturber
 
-__all__ = ["strongest_attacks"]
+__all__ = ["STRONGEST_BUDGET", "strongest_attacks"]
+
+#: the text budget of the strongest attacks by default: words substituted per tweet
+STRONGEST_BUDGET = 3
 
 
 def strongest_attacks(
@@ -14,7 +17,7 @@ def strongest_attacks(
     threshold=0.5,
     vectors="glove-6b-50d",
     n_restarts=5,
-    max_substitutions=3,
+    max_substitutions=STRONGEST_BUDGET,
     random_state=None,
 ):
     """The attacks whose per-tweet worst case scores a model's robustness.

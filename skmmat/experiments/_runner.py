@@ -12,7 +12,8 @@ from tqdm.auto import tqdm
 from ..adversarial import FGSMPerturber, WordSubstitutionPerturber
 from ..metrics import adversarial_predictions, prediction_scores
 from ..preprocessing import GloveSequencer, ImageResizer
-from ._attacks import strongest_attacks
+from ._attacks import STRONGEST_BUDGET, strongest_attacks
+from ._card import attack_entry, evaluation_card, threat_model, worst_case
 from ._models import PLAIN_COUNTERPART, TABLE1_MODELS, _check_name, make_table1_model
 
 __all__ = ["Table1Result", "run_table1"]
@@ -53,6 +54,12 @@ class Table1Result:
         (a collapsed model: accurate at the majority rate, and unattackable).
     estimator : object
         The fitted model (not serialised in JSON records).
+    card : dict
+        The model card entries of this run, ``"training"`` (training rows)
+        and ``"evaluation"`` (the scores above with their attacks and the
+        threat model), for ``skmmat.save_model(result.estimator, path,
+        card=result.card)``; not serialised in JSON records. The estimator
+        takes preprocessed frames (see ``run_table1``).
     """
 
     model: str
@@ -70,10 +77,11 @@ class Table1Result:
     strongest_accuracy: float | None = None
     strongest_macro_f1: float | None = None
     estimator: object = None
+    card: dict = None
 
     def record(self):
         """dict of the JSON-serialisable fields."""
-        return {k: v for k, v in self.__dict__.items() if k != "estimator"}
+        return {k: v for k, v in self.__dict__.items() if k not in ("estimator", "card")}
 
 
 def run_table1(
@@ -224,6 +232,18 @@ def run_table1(
                     random_state=model_params.get("random_state"),
                 )
                 worst = _attacked(model, Xte, y_test, attacks=list(attacks.values()))
+            entry = attack_entry
+            attacked = {"white_box": entry(white_box, f"FGSM eps {eps} and Eq. 2, white-box")}
+            if name in PLAIN_COUNTERPART:
+                attacked["transfer"] = entry(transfer, "the same, crafted against the plain model")
+            if pgd:
+                attacked["pgd"] = entry(pgd_scores, "PGD-10 and Eq. 2, white-box")
+            if strongest:
+                attacked["strongest"] = entry(worst, worst_case(attacks))
+            budget = STRONGEST_BUDGET if strongest else None
+            evaluation = evaluation_card(
+                len(y_test), clean, attacked, threat_model(eps, threshold, vectors, budget)
+            )
             results[name] = Table1Result(
                 name,
                 clean["accuracy"],
@@ -240,6 +260,7 @@ def run_table1(
                 strongest_accuracy=worst[0],
                 strongest_macro_f1=worst[1],
                 estimator=model,
+                card={"training": {"rows": len(y_train)}, "evaluation": evaluation},
             )
             bar.update()
     finally:

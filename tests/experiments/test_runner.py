@@ -68,6 +68,16 @@ def test_counterpart_is_trained_for_the_transfer_attack_but_not_reported(split, 
     assert {"clean_macro_f1", "adversarial_macro_f1", "transfer_macro_f1", "one_class"} <= set(
         record
     )
+    # the model card of the run: the same scores, each with its attack, and the threat model
+    assert "card" not in record and "estimator" not in record
+    evaluation = r.card["evaluation"]
+    assert r.card["training"] == {"rows": len(y_tr)}
+    assert evaluation["test_rows"] == len(y_te)
+    assert evaluation["clean"]["macro_f1"] == r.clean_macro_f1
+    assert set(evaluation["attacked"]) == {"white_box", "transfer"}
+    assert evaluation["attacked"]["transfer"]["accuracy"] == r.transfer_accuracy
+    assert evaluation["attacked"]["white_box"]["macro_f1"] == r.adversarial_macro_f1
+    assert evaluation["threat_model"] == {"eps": 0.1, "threshold": 0.5, "vectors": "glove-6b-50d"}
 
 
 def test_fitted_plain_models_are_reused_not_retrained(split, fits):
@@ -116,6 +126,10 @@ def test_the_strongest_attacks_are_scored_as_one_worst_case(split):
     # Eq. 2 is one of them
     assert r.strongest_accuracy <= r.adversarial_accuracy
     assert r.record()["strongest_accuracy"] == worst
+    strongest = r.card["evaluation"]["attacked"]["strongest"]
+    assert (strongest["accuracy"], strongest["macro_f1"]) == (worst, r.strongest_macro_f1)
+    assert "greedy, 3 words" in strongest["attack"]
+    assert r.card["evaluation"]["threat_model"]["max_substitutions"] == 3
     # not requested: not measured
     plain = run_table1(X_tr, y_tr, X_te, y_te, models=["text_cnn"], **FAST)["text_cnn"]
     assert plain.strongest_accuracy is None and plain.strongest_macro_f1 is None
