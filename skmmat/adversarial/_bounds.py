@@ -1,95 +1,157 @@
-"""Interval bound propagation (IBP) through the paper's networks.
+"""Interval bound propagation (IBP) through a network, by running its own forward pass on boxes.
 
 Given a box of inputs, a lower and an upper tensor per modality, interval
-bound propagation (Gowal et al., 2018) carries the box through the network
-layer by layer, each layer's output box containing every output the layer
-can give on its input box:
+bound propagation (Gowal et al., 2018) carries the box through the network,
+each operation's output box containing every output the operation can give on
+its input box. The boxes travel through the network's *own* ``forward``:
+they are :class:`Box` objects, which torch hands back to this module for
+every operation they meet (``__torch_function__``). So the bounds follow
+whatever the forward pass computes, and a new layer or encoder built from the
+operations below gets bounds without a change here:
 
-* affine layers (convolutions, dense layers, evaluation-mode batch
-  normalisation, the input standardisation) map the box's centre ``mu`` and
-  radius ``r`` to ``W mu + b`` and ``|W| r``;
-* monotone layers (ReLU, max-pooling, max-over-time pooling) map the lower
-  and the upper end each on its own;
+* affine operations (convolutions, depthwise ones included; dense layers;
+  evaluation-mode batch normalisation; adding, subtracting, multiplying or
+  dividing by a constant, such as an input standardisation) map the box's
+  centre ``mu`` and radius ``r`` to ``W mu + b`` and ``|W| r``;
+* the sum of two boxes (a residual connection) adds centres and radii;
+* monotone operations (ReLU, ReLU6 and other clamps, max- and average
+  pooling, the mean and the maximum over an axis, padding) map the lower and
+  the upper end each on its own;
+* shape operations (flatten, reshape, transpose, concatenation) move both;
 * dropout is the identity, as in evaluation mode.
 
-The last linear layer is folded into the margins ``logit_y - logit_j``:
-``(W_y - W_j) h + (b_y - b_j)`` is bounded over the hidden layer's box ``h``,
-which is tighter than bounding each logit and subtracting.
+Any other operation raises a ValueError naming the module that calls it: a
+certificate through an operation without a sound bound would be a guess.
 
-Every function here is differentiable, so certified training can minimise a
-loss of the bounds (:mod:`skmmat.adversarial._ibp`). The bounds are those of
-the network's evaluation mode (running statistics in batch normalisation, no
-dropout, no augmentation), whatever the module's training flag.
+The network's last operation must be a dense layer (the logits); it is folded
+into the margins ``logit_y - logit_j``: ``(W_y - W_j) h + (b_y - b_j)`` is
+bounded over the box ``h`` of its input, which is tighter than bounding each
+logit and subtracting.
+
+Every operation is differentiable, so certified training can minimise a loss
+of the bounds (:mod:`skmmat.adversarial._ibp`). The bounds are those of the
+network's evaluation mode (running statistics in batch normalisation, no
+dropout, no augmentation): the network is put in evaluation mode for the
+pass and then back.
 """
 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from ..models._modules import MultiModalCNN, TextCNN, VisualCNN
+from ._interval import Box, walking
 
-__all__ = ["check_boundable", "margin_bounds"]
+__all__ = ["LEAF_LAYERS", "check_boundable", "hidden_bounds", "margin_bounds"]
 
-#: the layers whose bounds this module knows, and the containers whose forward it mirrors
-_LAYERS = (nn.Conv1d, nn.Conv2d, nn.Linear, nn.BatchNorm2d, nn.ReLU, nn.MaxPool2d, nn.Dropout)
-_CONTAINERS = (MultiModalCNN, VisualCNN, TextCNN, nn.Sequential)
+#: leaf layers (modules without children) whose forward pass is known to be boundable
+LEAF_LAYERS = (
+    nn.Conv1d,
+    nn.Conv2d,
+    nn.Linear,
+    nn.BatchNorm1d,
+    nn.BatchNorm2d,
+    nn.ReLU,
+    nn.ReLU6,
+    nn.Hardtanh,
+    nn.MaxPool1d,
+    nn.MaxPool2d,
+    nn.AvgPool2d,
+    nn.AdaptiveAvgPool2d,
+    nn.Dropout,
+    nn.Flatten,
+    nn.Identity,
+)
 
 
 def check_boundable(module):
-    """Raise ValueError unless every part of ``module`` has sound interval bounds here.
+    """Raise ValueError unless every torch layer of ``module`` is one interval bounds know.
+
+    The layers of :mod:`torch.nn` must be of the kinds in
+    :data:`LEAF_LAYERS` (convolutions, dense layers, batch normalisation with
+    running statistics, ReLU, ReLU6, pooling without indices, dropout,
+    flatten, identity). Every other module, skmmat's and the user's, is
+    bounded through its own ``forward``; an operation there without a sound
+    bound raises when the bounds are computed, naming the module. This check
+    finds the layers known to have none before any work is done.
 
     Parameters
     ----------
-    module : MultiModalCNN
-        The network; its containers must be exactly :class:`MultiModalCNN`,
-        :class:`VisualCNN`, :class:`TextCNN` and :class:`torch.nn.Sequential`
-        (a subclass may compute something else in its ``forward``), and its
-        layers convolutions, dense layers, batch normalisation with running
-        statistics, ReLU, max-pooling and dropout.
+    module : torch.nn.Module
+        The network.
 
     Raises
     ------
     ValueError
-        Naming the first part that cannot be bounded.
+        Naming the first layer that cannot be bounded.
     """
-    if type(module) is not MultiModalCNN:
-        raise ValueError(
-            "Interval bounds are computed through skmmat's MultiModalCNN; got a module of "
-            f"type {type(module).__name__}."
-        )
-    if module.visual is not None and not isinstance(module.visual, VisualCNN):
-        raise ValueError(
-            f"Interval bounds cannot be computed through the {module.visual.name!r} "
-            "image_encoder: certificates cover the paper's networks (image_encoder="
-            "'visual_cnn' and the Text-CNN) only."
-        )
     for name, part in module.named_modules():
-        kind = type(part)
-        if kind in _CONTAINERS:
-            continue
-        if kind not in _LAYERS:
+        if next(part.children(), None) is not None:
+            continue  # a container: its forward pass is followed operation by operation
+        builtin = type(part).__module__.startswith("torch.nn.")
+        if builtin and not isinstance(part, LEAF_LAYERS):
             raise ValueError(
-                f"Cannot bound the layer {name!r} ({kind.__name__}) of the network: interval "
-                "bounds are known for Conv1d, Conv2d, Linear, BatchNorm2d, ReLU, MaxPool2d and "
-                "Dropout only, and an unknown layer could make a certificate unsound."
+                f"Cannot bound the layer {name!r} ({type(part).__name__}) of the network: "
+                "interval bounds are known for convolutions, Linear, batch normalisation, "
+                "ReLU, ReLU6, pooling, Dropout, Flatten and Identity layers only, and an "
+                "unknown layer could make a certificate unsound."
             )
-        if isinstance(part, nn.Conv1d | nn.Conv2d) and part.padding_mode != "zeros":
+        if isinstance(part, nn.modules.batchnorm._BatchNorm) and part.running_mean is None:
             raise ValueError(
-                f"Cannot bound the layer {name!r}: padding_mode={part.padding_mode!r}; only "
-                "zero padding is supported."
+                f"Cannot bound the layer {name!r}: a batch normalisation without running "
+                "statistics (track_running_stats=False) is no fixed map at evaluation time."
             )
-        if isinstance(part, nn.BatchNorm2d) and part.running_mean is None:
-            raise ValueError(
-                f"Cannot bound the layer {name!r}: a BatchNorm2d without running statistics "
-                "(track_running_stats=False) is no fixed map at evaluation time."
-            )
-        if isinstance(part, nn.MaxPool2d) and part.return_indices:
+        if isinstance(part, nn.MaxPool1d | nn.MaxPool2d) and part.return_indices:
             raise ValueError(f"Cannot bound the layer {name!r}: it returns indices.")
-    head = list(module.head)
-    if not head or not isinstance(head[-1], nn.Linear):
-        raise ValueError("The network's head must end with a Linear layer (the logits).")
+
+
+def _input_boxes(module, lower, upper):
+    """The per-modality boxes of ``lower`` and ``upper``, checked."""
+    modalities = getattr(module, "modalities", tuple(lower))
+    boxes = {}
+    for modality in modalities:
+        if modality not in lower or modality not in upper:
+            raise ValueError(
+                f"This network reads the {modality!r} modality; the box (lower and upper) "
+                f"has no {modality!r} bounds."
+            )
+        lo, hi = lower[modality], upper[modality]
+        if lo.shape != hi.shape:
+            raise ValueError(
+                f"The {modality!r} box has lower bounds of shape {tuple(lo.shape)} and upper "
+                f"bounds of shape {tuple(hi.shape)}."
+            )
+        if bool((lo > hi).any()):
+            raise ValueError(f"The {modality!r} box has lower > upper somewhere.")
+        boxes[modality] = Box(lo, hi)
+    return boxes
+
+
+def _logits_layer(module, lower, upper):
+    """Run the network on the box; the input box, weight and bias of its final dense layer."""
+    check_boundable(module)
+    boxes = _input_boxes(module, lower, upper)
+    with walking(module) as walk:
+        out = module(**boxes)
+    if walk.last_linear is None or out is not walk.last_linear[3]:
+        raise ValueError(
+            "The network must end with a Linear layer (the logits): its output is bounded as "
+            "margins between the logits, folded into that layer."
+        )
+    return walk.last_linear[:3]
+
+
+def hidden_bounds(module, lower, upper):
+    """Bounds of the input of the network's final dense layer (its last hidden layer).
+
+    Parameters and errors as in :func:`margin_bounds`.
+
+    Returns
+    -------
+    lower, upper : torch.Tensor of shape (n, hidden_units)
+    """
+    box, _, _ = _logits_layer(module, lower, upper)
+    return box.ends()
 
 
 def margin_bounds(module, lower, upper, y):
@@ -97,8 +159,11 @@ def margin_bounds(module, lower, upper, y):
 
     Parameters
     ----------
-    module : MultiModalCNN
-        The network (see :func:`check_boundable`).
+    module : torch.nn.Module
+        The network, such as :class:`~skmmat.models.MultiModalCNN`: its
+        ``forward`` takes one tensor per modality as keyword arguments and
+        ends with a Linear layer; see :func:`check_boundable` and the module
+        notes for the operations it may use.
     lower, upper : dict of str -> torch.Tensor
         The box: per modality the network reads, the lowest and highest
         value of every input, in the model layout (``"image"`` of shape
@@ -119,8 +184,10 @@ def margin_bounds(module, lower, upper, y):
     Raises
     ------
     ValueError
-        If the network holds a layer that cannot be bounded, a modality is
-        missing, or a box has ``lower > upper`` somewhere.
+        If the network holds a layer or calls an operation that cannot be
+        bounded (the message names the module), does not end with a Linear
+        layer, a modality is missing, or a box has ``lower > upper``
+        somewhere.
 
     Examples
     --------
@@ -135,10 +202,10 @@ def margin_bounds(module, lower, upper, y):
     >>> bool((low <= high).all()) and low.shape == (1, 2)
     True
     """
-    h_lo, h_hi = hidden_bounds(module, lower, upper)
-    last = module.head[-1]
-    weight = last.weight.to(h_lo.dtype)
-    bias = last.bias.to(h_lo.dtype) if last.bias is not None else None
+    box, weight, bias = _logits_layer(module, lower, upper)
+    h_lo, h_hi = box.ends()
+    weight = weight.to(h_lo.dtype)
+    bias = bias.to(h_lo.dtype) if bias is not None else None
     # (W_y - W_j) and (b_y - b_j) of each row's true class y against every class j
     w_diff = weight[y][:, None, :] - weight[None, :, :]
     mid, rad = (h_hi + h_lo) / 2, (h_hi - h_lo) / 2
@@ -147,118 +214,3 @@ def margin_bounds(module, lower, upper, y):
         centre = centre + (bias[y][:, None] - bias[None, :])
     radius = torch.einsum("nch,nh->nc", w_diff.abs(), rad)
     return centre - radius, centre + radius
-
-
-def hidden_bounds(module, lower, upper):
-    """Bounds of the head's last hidden layer (the input of its last Linear layer).
-
-    Parameters and errors as in :func:`margin_bounds`.
-
-    Returns
-    -------
-    lower, upper : torch.Tensor of shape (n, hidden_units)
-    """
-    check_boundable(module)
-    parts = []
-    for modality, extractor, bound in (
-        ("image", module.visual, _visual_bounds),
-        ("text", module.textual, _text_bounds),
-    ):
-        if extractor is None:
-            continue
-        if modality not in lower or modality not in upper:
-            raise ValueError(
-                f"This network reads the {modality!r} modality; the box (lower and upper) "
-                f"has no {modality!r} bounds."
-            )
-        lo, hi = lower[modality], upper[modality]
-        if lo.shape != hi.shape:
-            raise ValueError(
-                f"The {modality!r} box has lower bounds of shape {tuple(lo.shape)} and upper "
-                f"bounds of shape {tuple(hi.shape)}."
-            )
-        if bool((lo > hi).any()):
-            raise ValueError(f"The {modality!r} box has lower > upper somewhere.")
-        parts.append(bound(extractor, lo, hi))
-    lo = torch.cat([p[0] for p in parts], dim=1)
-    hi = torch.cat([p[1] for p in parts], dim=1)
-    return _propagate(list(module.head)[:-1], lo, hi)
-
-
-def _visual_bounds(visual, lo, hi):
-    """The Visual-CNN's representation over an image box, as its forward computes it."""
-    mean = visual.image_mean.to(lo.dtype)
-    std = visual.image_std.to(lo.dtype)
-    # channels-last memory, as the forward pass: the fast convolution kernels in float32
-    lo = lo.contiguous(memory_format=torch.channels_last)
-    hi = hi.contiguous(memory_format=torch.channels_last)
-    mid, rad = (hi + lo) / 2, (hi - lo) / 2
-    if bool((mean != 0).any() or (std != 1).any()):  # the input standardisation
-        mid, rad = (mid - mean) / std, rad / std.abs()
-    # the first layer (a convolution) takes the centre and radius as they are
-    first, *rest = visual.features
-    lo, hi = _ends(*_affine_centre(first, mid, rad))
-    lo, hi = _propagate(rest, lo, hi)
-    lo, hi = torch.flatten(lo, start_dim=1), torch.flatten(hi, start_dim=1)
-    return _propagate([visual.fc, nn.ReLU()], lo, hi)
-
-
-def _text_bounds(textual, lo, hi):
-    """The Text-CNN's representation over a text box: convolution, ReLU, max over time."""
-    lo, hi = _propagate([textual.conv, nn.ReLU()], lo.transpose(1, 2), hi.transpose(1, 2))
-    return lo.amax(dim=2), hi.amax(dim=2)
-
-
-def _propagate(layers, lo, hi):
-    """Carry the box ``[lo, hi]`` through ``layers`` in order."""
-    for layer in layers:
-        if isinstance(layer, nn.Dropout):
-            continue  # evaluation mode
-        if isinstance(layer, nn.ReLU):
-            lo, hi = torch.relu(lo), torch.relu(hi)
-        elif isinstance(layer, nn.MaxPool2d):
-            lo, hi = _max_pool(layer, lo), _max_pool(layer, hi)
-        else:
-            lo, hi = _affine(layer, lo, hi)
-    return lo, hi
-
-
-def _max_pool(layer, x):
-    return F.max_pool2d(
-        x, layer.kernel_size, layer.stride, layer.padding, layer.dilation, layer.ceil_mode
-    )
-
-
-def _affine(layer, lo, hi):
-    """The box ``[lo, hi]`` through an affine layer."""
-    return _ends(*_affine_centre(layer, (hi + lo) / 2, (hi - lo) / 2))
-
-
-def _affine_centre(layer, mid, rad):
-    """Centre and radius through an affine layer: ``W mu + b`` and ``|W| r``."""
-    dtype = mid.dtype
-    if isinstance(layer, nn.BatchNorm2d):
-        scale = torch.rsqrt(layer.running_var.to(dtype) + layer.eps)
-        shift = -layer.running_mean.to(dtype) * scale
-        if layer.affine:
-            shift = shift * layer.weight.to(dtype) + layer.bias.to(dtype)
-            scale = scale * layer.weight.to(dtype)
-        scale, shift = scale[None, :, None, None], shift[None, :, None, None]
-        return mid * scale + shift, rad * scale.abs()
-    weight = layer.weight.to(dtype)
-    bias = None if layer.bias is None else layer.bias.to(dtype)
-    if isinstance(layer, nn.Linear):
-        return F.linear(mid, weight, bias), F.linear(rad, weight.abs())
-    # Conv1d, Conv2d
-    conv = F.conv1d if isinstance(layer, nn.Conv1d) else F.conv2d
-    geometry = (layer.stride, layer.padding, layer.dilation, layer.groups)
-    return conv(mid, weight, bias, *geometry), conv(rad, weight.abs(), None, *geometry)
-
-
-def _ends(mid, rad):
-    """``(mid - rad, mid + rad)``, written over the two (new) tensors when no gradient is
-    taken: the box's ends after a convolution are the biggest tensors of a pass."""
-    if torch.is_grad_enabled() and (mid.requires_grad or rad.requires_grad):
-        return mid - rad, mid + rad
-    hi = torch.add(mid, rad)
-    return mid.sub_(rad), hi

@@ -206,8 +206,10 @@ class MultiModalCNNClassifier(InferenceMixin, FittedStateMixin, ClassifierMixin,
         128 are cheaper). A :class:`torch.nn.Module` of your own that maps
         ``(n, 3, height, width)`` images in [0, 1] to ``(n, n_features)``
         features is used the same way (copied, not changed); such a model
-        cannot be saved by :func:`skmmat.save_model`, and neither kind of
-        pretrained encoder has certificates (:func:`skmmat.metrics.certify`).
+        cannot be saved by :func:`skmmat.save_model`. Certificates
+        (:func:`skmmat.metrics.certify`) go through either kind when its
+        operations have interval bounds, but a deep encoder trained without
+        them widens the box past any margin.
         ``image_filters``, ``image_batch_norm`` and
         ``image_standardization`` apply to ``"visual_cnn"`` only.
     fine_tune : {"none", "all"} or int, default="none"

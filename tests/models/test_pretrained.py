@@ -360,12 +360,26 @@ def test_bad_input_and_parameters_get_clear_errors(data):
         MultiModalCNNClassifier(modalities=("image",), image_encoder=Broken()).fit(X, y)
 
 
-def test_certificates_name_the_encoder(fitted, data):
+def test_certificates_go_through_the_encoder(fitted, data):
+    """The interval bounds follow the encoder's own forward pass: no refusal, sound results.
+
+    At a point the bounds are the margins; over a ball, 18 units of a network trained
+    without bounds widen the box past any margin, and nothing is certified.
+    """
+    from skmmat import FGSMPerturber
     from skmmat.metrics import certify
 
     X, y = data
-    with pytest.raises(ValueError, match="efficientnet_lite0"):
-        certify(fitted, X, y)
+    point, margins = certify(
+        fitted, X, y, image_perturber=FGSMPerturber(eps=0.0), text_perturber=None
+    )
+    proba = fitted.predict_proba(X)
+    exact = np.abs(np.log(proba[:, 0]) - np.log(proba[:, 1]))  # the logits' margin
+    right = fitted.predict(X) == np.asarray(y)
+    assert (point == right).all()
+    np.testing.assert_allclose(margins[right], exact[right], atol=1e-3)  # less the allowance
+    ball, _ = certify(fitted, X, y, image_perturber=FGSMPerturber(eps=1e-3), text_perturber=None)
+    assert not (ball & ~right).any() and ball.sum() <= point.sum()
 
 
 @pytest.mark.parametrize("method", ["algorithm1", "in_loop"])
