@@ -4,6 +4,7 @@ from ._base import BasePerturber, estimator_modalities
 from ._bounds import check_boundable, margin_bounds
 from ._craft import craft_adversarial, resolve_perturbers
 from ._fgsm import FGSMPerturber
+from ._threat_model import ThreatModel
 from ._word_substitution import WordSubstitutionPerturber
 from ._wrapper import AdversarialAugmentationWrapper
 
@@ -17,4 +18,5 @@ __all__ = [
     "estimator_modalities",
     "margin_bounds",
     "resolve_perturbers",
+    "ThreatModel",
 ]

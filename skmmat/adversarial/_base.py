@@ -159,7 +159,7 @@ class BasePerturber(TransformerMixin, BaseEstimator):
                 f"{self.modality!r}; there is nothing to attack."
             )
         self.estimator_ = estimator
-        self._fit_resources()
+        self.threat_model_ = self.threat_model()
         return self
 
     def transform(self, X):
@@ -211,7 +211,7 @@ class BasePerturber(TransformerMixin, BaseEstimator):
                 )
         # rows are attacked independently: a block at a time bounds the memory
         # (one random stream per start for all of them, so the blocks change nothing)
-        rng = self._random_streams()
+        rng = self.random_streams()
         parts = {}
         for block in row_blocks(len(X)):
             columns = self._craft_columns(
@@ -242,10 +242,26 @@ class BasePerturber(TransformerMixin, BaseEstimator):
         """Validate the parameters (the constraints, then what they cannot express)."""
         self._validate_params()
 
-    def _fit_resources(self):
-        """Load what crafting needs (tables, indices); called at the end of fit."""
+    def threat_model(self):  # pragma: no cover - abstract
+        """The :class:`~skmmat.adversarial.ThreatModel` of the parameters, validated.
 
-    def _random_streams(self):
+        What this attack may change, as every attack, robust training and
+        certificate reads it; ``fit`` stores it as ``threat_model_``.
+        """
+        raise NotImplementedError
+
+    def steps(self, X):  # pragma: no cover - abstract
+        """The step state of an iterative attack on a block of rows of ``X``.
+
+        An object with ``modality``, ``n_iter``, ``random_start``,
+        ``is_open``, ``start(rng)``, ``step(grad)``, ``result()``,
+        ``load(result)`` and ``columns()``, which
+        :func:`~skmmat.adversarial.craft_adversarial` runs in step with
+        another modality's (see the module ``_iterative``).
+        """
+        raise NotImplementedError
+
+    def random_streams(self):
         """The random state of one :meth:`craft` call, handed to every block.
 
         A RandomState from ``random_state`` (when the perturber has one);
@@ -257,7 +273,7 @@ class BasePerturber(TransformerMixin, BaseEstimator):
         """The attacked columns of a block of rows of ``X``, as ``{column: cells}``.
 
         ``y`` and ``gradient`` (or None) hold the block's rows; ``rng`` is
-        :meth:`_random_streams` of the whole :meth:`craft` call.
+        :meth:`random_streams` of the whole :meth:`craft` call.
         """
         raise NotImplementedError
 

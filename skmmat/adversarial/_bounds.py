@@ -96,7 +96,7 @@ def check_boundable(module):
                 "ReLU, ReLU6, pooling, Dropout, Flatten and Identity layers only, and an "
                 "unknown layer could make a certificate unsound."
             )
-        if isinstance(part, nn.modules.batchnorm._BatchNorm) and part.running_mean is None:
+        if isinstance(part, nn.BatchNorm1d | nn.BatchNorm2d) and part.running_mean is None:
             raise ValueError(
                 f"Cannot bound the layer {name!r}: a batch normalisation without running "
                 "statistics (track_running_stats=False) is no fixed map at evaluation time."

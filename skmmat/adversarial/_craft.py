@@ -171,11 +171,11 @@ def _craft_jointly(estimator, X, y, image_perturber, text_perturber):
         for column in text_perturber.written_columns:
             out[column] = adversarial[column]
         return out
-    streams = image_perturber._random_streams()  # one per start, for every block
+    streams = image_perturber.random_streams()  # one per start, for every block
     parts = {}
     for block in row_blocks(len(X)):
         X_block = X.iloc[block]
-        steps = [image_perturber._steps(X_block), text_perturber._steps(X_block)]
+        steps = [image_perturber.steps(X_block), text_perturber.steps(X_block)]
         run_steps(estimator, X_block, None if y is None else y[block], steps, streams)
         for state in steps:
             for column, values in state.columns().items():

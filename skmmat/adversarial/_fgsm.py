@@ -11,6 +11,7 @@ from sklearn.utils._param_validation import Interval
 from .._validation import check_array_column
 from ._base import BasePerturber, as_cells
 from ._iterative import restart_streams, run_steps
+from ._threat_model import ThreatModel
 
 __all__ = ["FGSMPerturber"]
 
@@ -146,17 +147,23 @@ class FGSMPerturber(BasePerturber):
                 f"Got n_restarts={self.n_restarts!r} with random_start=False."
             )
 
-    def _random_streams(self):
+    def threat_model(self):
+        """The :class:`~skmmat.adversarial.ThreatModel` of ``eps`` and ``clip``, validated."""
+        self._check_params()
+        return ThreatModel(eps=self.eps, clip=self.clip)
+
+    def random_streams(self):
+        """One random stream per restart, for every block of one :meth:`craft` call."""
         return restart_streams(check_random_state(self.random_state), self.n_restarts)
 
-    def _steps(self, X):
+    def steps(self, X):
         """The :class:`ImageSteps` of a block of rows of ``X``."""
         x0 = check_array_column(X, "image", ndim=3, last_dim=3, caller=type(self).__name__)
         return ImageSteps(self, x0)
 
     def _craft_columns(self, X, y, gradient, rng):
         if not self.single_step:
-            steps = self._steps(X)
+            steps = self.steps(X)
             run_steps(self.estimator_, X, y, [steps], rng)
             return steps.columns()
         x0 = check_array_column(X, "image", ndim=3, last_dim=3, caller=type(self).__name__)
@@ -164,13 +171,8 @@ class FGSMPerturber(BasePerturber):
         x = np.sign(self._gradient(X, y, gradient))
         x *= np.float32(self.eps)
         x += x0
-        np.clip(x, *self._range, out=x)
+        np.clip(x, *self.threat_model_.pixel_range, out=x)
         return {"image": as_cells(x.astype(np.float32, copy=False))}
-
-    @property
-    def _range(self):
-        """(low, high): the clip range, infinite when ``clip`` is None."""
-        return (-np.inf, np.inf) if self.clip is None else self.clip
 
 
 class ImageSteps:
@@ -193,11 +195,12 @@ class ImageSteps:
 
     def __init__(self, perturber, x0):
         self.x0 = x0
+        self.threat = perturber.threat_model_
         self.eps = perturber.eps
         self.step_size = np.float32(perturber.step)
         self.n_iter = perturber.n_iter
         self.random_start = perturber.random_start
-        self.low, self.high = perturber._range
+        self.low, self.high = self.threat.pixel_range
         self.current = None
 
     def start(self, rng):
@@ -208,9 +211,8 @@ class ImageSteps:
         self.current = x
 
     def step(self, grad):
-        eps = np.float32(self.eps)
         x = self.current + self.step_size * np.sign(grad)
-        self.current = np.clip(np.clip(x, self.x0 - eps, self.x0 + eps), self.low, self.high)
+        self.current = self.threat.project_image(x, self.x0)
         return True
 
     def result(self):

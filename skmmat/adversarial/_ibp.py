@@ -14,7 +14,7 @@ both:
 
 * images: the clipped ``eps * s`` ball;
 * texts: each word's box shrunk towards the word by ``s`` (the box of its
-  training candidate sets, :class:`~skmmat.adversarial._boxes.WordBoxes`);
+  candidate set in the :class:`~skmmat.adversarial.ThreatModel`);
 * ``kappa = weight * s``,
 
 with ``s = min(1, epoch / ramp_epochs)`` and ``epoch`` the net's epoch
@@ -25,10 +25,9 @@ from __future__ import annotations
 
 from skorch.utils import to_tensor
 
-from ..models._training import mixed_loss
 from ._bounds import margin_bounds
-from ._boxes import WordBoxes, image_box
-from ._in_loop import training_vocabulary, vocabulary_rows
+from ._robust_loss import mixed_loss
+from ._threat_model import ThreatModel
 
 __all__ = ["IntervalBoundLoss", "make_interval_bound_loss"]
 
@@ -43,27 +42,27 @@ class IntervalBoundLoss:
     ramp_epochs : int
         Epochs over which the box and ``kappa`` grow linearly from nothing;
         0 starts at full size.
-    image : dict, optional
-        ``eps`` and ``clip`` of the image threat model; None holds images
-        fixed.
-    text : dict, optional
-        The training vocabulary: ``lookup`` (a word vector's bytes to its
-        compact row) and ``boxes`` (:class:`WordBoxes` of the compact rows);
-        None holds texts fixed.
+    threat : ThreatModel
+        The threat model; its ``eps`` (None holds images fixed) gives the
+        image box.
+    vocabulary : Vocabulary, optional
+        The training words and their candidate sets, whose boxes bound the
+        texts; None holds texts fixed.
     """
 
-    def __init__(self, weight, ramp_epochs, image=None, text=None):
+    def __init__(self, weight, ramp_epochs, threat, vocabulary=None):
         self.weight = float(weight)
         self.ramp_epochs = int(ramp_epochs)
-        self.image = image
-        self.text = text
+        self.threat = threat
+        self.vocabulary = vocabulary
+        self.boxes = None if vocabulary is None else vocabulary.word_boxes()
 
     def __repr__(self):
         parts = [f"weight={self.weight}", f"ramp_epochs={self.ramp_epochs}"]
-        if self.image is not None:
-            parts.append(f"image={self.image!r}")
-        if self.text is not None:
-            parts.append(f"text={{'vocabulary': {len(self.text['boxes'].words)}}}")
+        if self.threat.eps is not None:
+            parts.append(f"image={{'eps': {self.threat.eps!r}, 'clip': {self.threat.clip!r}}}")
+        if self.vocabulary is not None:
+            parts.append(f"text={{'vocabulary': {len(self.vocabulary)}}}")
         return f"IntervalBoundLoss({', '.join(parts)})"
 
     def schedule(self, epoch):
@@ -105,12 +104,11 @@ class IntervalBoundLoss:
     def box(self, inputs, share=1.0):
         """The box of a batch at ``share`` of the threat model (lower and upper dicts)."""
         lower, upper = dict(inputs), dict(inputs)
-        if self.image is not None and "image" in inputs:
-            eps = self.image["eps"] * share
-            lower["image"], upper["image"] = image_box(inputs["image"], eps, self.image["clip"])
-        if self.text is not None and "text" in inputs:
-            rows = vocabulary_rows(inputs["text"], self.text["lookup"])
-            lower["text"], upper["text"] = self.text["boxes"].bounds(inputs["text"], rows, share)
+        if self.threat.eps is not None and "image" in inputs:
+            lower["image"], upper["image"] = self.threat.image_box(inputs["image"], share)
+        if self.vocabulary is not None and "text" in inputs:
+            rows = self.vocabulary.rows(inputs["text"])
+            lower["text"], upper["text"] = self.boxes.bounds(inputs["text"], rows, share)
         return lower, upper
 
 
@@ -122,15 +120,11 @@ def make_interval_bound_loss(image_perturber, text_perturber, X, modalities, wei
     image perturber; the candidate sets (``n_candidates``, ``max_distance``,
     ``metric``) of the text perturber, searched once for the words of ``X``.
     """
-    image = text = None
+    image = text = vocabulary = None
     if image_perturber is not None and "image" in modalities:
-        p = image_perturber
-        clip = None if p.clip is None else tuple(float(c) for c in p.clip)
-        image = {"eps": float(p.eps), "clip": clip}
+        image = image_perturber.threat_model()
     if text_perturber is not None and "text" in modalities:
-        vocabulary = training_vocabulary(text_perturber, X, "certified training")
-        text = {
-            "lookup": vocabulary["lookup"],
-            "boxes": WordBoxes(vocabulary["sets"], vocabulary["vectors"]),
-        }
-    return IntervalBoundLoss(weight, ramp_epochs, image=image, text=text)
+        text = text_perturber.threat_model()
+        vocabulary = text.vocabulary(X, "certified training")
+    threat = ThreatModel.combine(image, text)
+    return IntervalBoundLoss(weight, ramp_epochs, threat, vocabulary)

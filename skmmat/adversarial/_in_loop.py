@@ -1,15 +1,23 @@
 """The attack of in-loop adversarial training: every training batch, the current weights.
 
 :class:`BatchAttack` is what ``AdversarialAugmentationWrapper(method="in_loop")``
-hands the classifier's training step (its ``batch_attack`` parameter): called
-with the module, a batch of model inputs and its labels, it returns the
-batch's adversarial inputs, crafted against the weights of that very step
-(Madry et al., 2018). The attacks are the perturbers' own, in tensors:
+hands the classifier's training step (its ``batch_attack`` parameter, the
+training hook): :meth:`BatchAttack.batch_loss` crafts the batch's adversarial
+inputs against the weights of that very step (Madry et al., 2018) and returns
+the mixed loss of the clean and the adversarial batch. The attacks are the
+perturbers' own, in tensors, over the perturbers' :class:`ThreatModel`:
 
 * images: FGSM, from a random start when asked (Wong et al., 2020), or PGD;
 * texts: Eq. 2 (once or ``n_iter`` times) over the candidate sets of the
   training vocabulary, within ``max_substitutions``;
 * both: one gradient for both modalities per step.
+
+The steps exist twice, here on torch tensors and in the perturbers on numpy
+arrays, because crafting works block by block on frames of any size on the
+CPU while a training step stays on the training device; both take the
+projection onto the ball from :meth:`ThreatModel.project_image` and the Eq. 2
+choice from :func:`~skmmat.adversarial._word_search.best_substitutions`, so
+each step is written once.
 """
 
 from __future__ import annotations
@@ -18,17 +26,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .._validation import check_array_column
 from ._fgsm import FGSMPerturber
-from ._word_search import CandidateSets, best_substitutions, substitution_budget
+from ._robust_loss import mixed_loss
+from ._threat_model import ThreatModel
+from ._word_search import best_substitutions
 
-__all__ = [
-    "BatchAttack",
-    "in_loop_image_perturber",
-    "make_batch_attack",
-    "training_vocabulary",
-    "vocabulary_rows",
-]
+__all__ = ["BatchAttack", "in_loop_image_perturber", "make_batch_attack"]
 
 
 def in_loop_image_perturber(eps=0.1):
@@ -49,16 +52,20 @@ class BatchAttack:
         ``eps``, ``n_iter``, ``step``, ``random_start`` and ``clip`` of the
         image attack; None leaves images clean.
     text : dict, optional
-        ``eps``, ``threshold``, ``n_iter``, ``max_substitutions``, and the
-        training vocabulary: ``lookup`` (a word vector's bytes to its compact
-        row), ``vectors`` (the compact rows' vectors) and ``sets`` (their
-        :class:`CandidateSets`, in compact rows); None leaves texts clean.
+        ``eps``, ``threshold``, ``n_iter``, ``max_substitutions``; None leaves
+        texts clean.
+    threat : ThreatModel, optional
+        The ball the image steps are projected onto and the budget.
+    vocabulary : Vocabulary, optional
+        The training words and their candidate sets, for the text attack.
     """
 
-    def __init__(self, weight, image=None, text=None):
+    def __init__(self, weight, image=None, text=None, threat=None, vocabulary=None):
         self.weight = float(weight)
         self.image = image
         self.text = text
+        self.threat = threat
+        self.vocabulary = vocabulary
 
     def __repr__(self):
         parts = [f"weight={self.weight}"]
@@ -68,9 +75,22 @@ class BatchAttack:
         if self.text is not None:
             keys = ("eps", "threshold", "n_iter", "max_substitutions")
             desc = {k: self.text[k] for k in keys}
-            desc["vocabulary"] = len(self.text["sets"].words)
+            desc["vocabulary"] = len(self.vocabulary)
             parts.append("text=" + repr(desc))
         return f"BatchAttack({', '.join(parts)})"
+
+    def batch_loss(self, net, inputs, y, **fit_params):
+        """The training hook: the mixed loss of a batch and its clean predictions.
+
+        ``(1 - weight) * clean loss + weight * adversarial loss``, the
+        adversarial batch crafted against the current weights.
+        """
+        X_adv = self(net.module_, inputs, y)
+
+        def adversarial():
+            return net.get_loss(net.infer(X_adv, **fit_params), y, X=X_adv, training=True)
+
+        return mixed_loss(net, inputs, y, self.weight, adversarial, **fit_params)
 
     def __call__(self, module, inputs, y):
         """Adversarial copies of ``inputs`` (a dict of tensors) at the labels ``y``."""
@@ -88,15 +108,15 @@ class BatchAttack:
         attack_text = self.text is not None and "text" in adv
         if attack_image:
             x0 = adv["image"]
-            low, high = self.image["clip"] or (-np.inf, np.inf)
+            low, high = self.threat.pixel_range
             eps = self.image["eps"]
             if self.image["random_start"]:
                 noise = torch.empty_like(x0).uniform_(-eps, eps)
                 adv["image"] = (x0 + noise).clamp(low, high)
         rows = budget = None
         if attack_text:
-            rows = vocabulary_rows(adv["text"], self.text["lookup"])
-            budget = substitution_budget(self.text["max_substitutions"], (rows >= 0).sum(axis=1))
+            rows = self.vocabulary.rows(adv["text"])
+            budget = self.threat.budget((rows >= 0).sum(axis=1))
         text0 = adv.get("text")
         steps = max(
             self.image["n_iter"] if attack_image else 1, self.text["n_iter"] if attack_text else 1
@@ -105,9 +125,7 @@ class BatchAttack:
             grads = self._gradient(module, adv, y, attack_image, attack_text)
             if attack_image and step < self.image["n_iter"]:
                 moved = adv["image"] + self.image["step"] * grads["image"].sign()
-                adv["image"] = torch.minimum(torch.maximum(moved, x0 - eps), x0 + eps).clamp(
-                    low, high
-                )
+                adv["image"] = self.threat.project_image(moved, x0)
             if attack_text and step < self.text["n_iter"]:
                 adv["text"] = self._substitute(adv["text"], text0, rows, grads["text"], budget)
         return adv
@@ -122,7 +140,7 @@ class BatchAttack:
 
     def _substitute(self, text, text0, rows, grad, budget):
         """Eq. 2 at the positions that still hold their original word, within the budget."""
-        vectors = self.text["vectors"]
+        vectors = self.vocabulary.vectors
         current = text.detach().cpu().numpy()
         original = text0.detach().cpu().numpy()
         open_ = (rows >= 0) & np.all(current == original, axis=2) & (budget > 0)[:, None]
@@ -130,7 +148,7 @@ class BatchAttack:
             return text
         eta = np.float32(self.text["eps"]) * np.sign(grad.detach().cpu().numpy())
         threshold = -np.inf if self.text["threshold"] is None else self.text["threshold"]
-        sets = self.text["sets"]
+        sets = self.vocabulary.sets
         s, p, w = best_substitutions(rows, open_, eta, sets, vectors, threshold, budget)
         if not s.size:
             return text
@@ -142,65 +160,6 @@ class BatchAttack:
         return out
 
 
-def vocabulary_rows(text, lookup):
-    """The vocabulary row of each position's word vector in a batch of texts (-1: none).
-
-    Parameters
-    ----------
-    text : torch.Tensor of shape (n, n_words, dim)
-    lookup : dict
-        A word vector's float32 bytes to its row (:func:`training_vocabulary`).
-
-    Returns
-    -------
-    rows : ndarray of int64 of shape (n, n_words)
-    """
-    array = np.ascontiguousarray(text.detach().cpu().numpy(), dtype=np.float32)
-    n, length, dim = array.shape
-    keys = array.reshape(n * length, dim).view(np.dtype((np.void, 4 * dim))).ravel()
-    return np.array([lookup.get(k.tobytes(), -1) for k in keys], dtype=np.int64).reshape(n, length)
-
-
-def training_vocabulary(text_perturber, X, caller):
-    """The words of ``X``'s text column, their candidate sets and vectors, in compact rows.
-
-    The candidate sets are searched once here, so that a training step only
-    looks them up.
-
-    Parameters
-    ----------
-    text_perturber : WordSubstitutionPerturber
-        A perturber whose resources are loaded (``vectors_``).
-    X : pandas.DataFrame
-        The training frame.
-    caller : str
-        Name used in messages.
-
-    Returns
-    -------
-    vocabulary : dict
-        ``lookup`` (a word vector's float32 bytes to its compact row),
-        ``vectors`` (the compact rows' vectors: the words and their
-        candidates) and ``sets`` (the words' :class:`CandidateSets`, in
-        compact rows).
-    """
-    p = text_perturber
-    table = p.vectors_
-    seq = check_array_column(X, "text", ndim=2, last_dim=table.dim, caller=caller)
-    rows = p._word_rows(X, seq)
-    words = np.unique(rows[rows >= 0])
-    sets = p._candidate_sets(words)
-    needed = np.unique(np.concatenate([words, sets.indices.ravel()]))
-    compact = np.searchsorted(needed, words)
-    vectors = np.ascontiguousarray(table.vectors[needed], dtype=np.float32)
-    keys = vectors[compact].view(np.dtype((np.void, 4 * table.dim))).ravel()
-    return {
-        "lookup": {k.tobytes(): int(c) for k, c in zip(keys, compact, strict=True)},
-        "vectors": vectors,
-        "sets": CandidateSets(compact, np.searchsorted(needed, sets.indices), sets.allowed),
-    }
-
-
 def make_batch_attack(image_perturber, text_perturber, X, modalities, weight):
     """The :class:`BatchAttack` of fitted perturber templates for the training frame ``X``.
 
@@ -208,9 +167,11 @@ def make_batch_attack(image_perturber, text_perturber, X, modalities, weight):
     candidate sets are searched once here, so that a training step only
     looks them up.
     """
-    image = text = None
+    image = text = vocabulary = None
+    image_threat = text_threat = None
     if image_perturber is not None and "image" in modalities:
         p = image_perturber
+        image_threat = p.threat_model()
         if p.n_restarts != 1:
             raise ValueError(
                 "method='in_loop' attacks each training batch from one start; the image "
@@ -230,11 +191,13 @@ def make_batch_attack(image_perturber, text_perturber, X, modalities, weight):
                 "method='in_loop' attacks each training batch with the gradient search "
                 f"(Eq. 2); the text perturber's search={p.search!r} is for evaluation only."
             )
+        text_threat = p.threat_model()
         text = {
             "eps": float(p.eps),
             "threshold": None if p.threshold is None else float(p.threshold),
             "n_iter": int(p.n_iter),
             "max_substitutions": p.max_substitutions,
-            **training_vocabulary(p, X, "in-loop attack"),
         }
-    return BatchAttack(weight, image=image, text=text)
+        vocabulary = text_threat.vocabulary(X, "in-loop attack")
+    threat = ThreatModel.combine(image_threat, text_threat)
+    return BatchAttack(weight, image=image, text=text, threat=threat, vocabulary=vocabulary)

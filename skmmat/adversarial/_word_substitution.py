@@ -9,23 +9,15 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from .._validation import check_array_column
 from ..embeddings import (
     ALGORITHMS,
     METRICS,
     WordVectors,
-    load_vectors,
-    match_rows,
-    nearest_neighbors,
 )
 from ._base import BasePerturber, as_cells
 from ._iterative import run_steps
-from ._word_search import (
-    CandidateSets,
-    best_substitutions,
-    greedy_search,
-    substitution_budget,
-)
+from ._threat_model import ThreatModel
+from ._word_search import best_substitutions, greedy_search
 
 __all__ = ["WordSubstitutionPerturber"]
 
@@ -195,8 +187,28 @@ class WordSubstitutionPerturber(BasePerturber):
                 "'text', the column of word vectors it perturbs."
             )
 
-    def _fit_resources(self):
-        self.vectors_ = load_vectors(self.vectors)
+    def threat_model(self):
+        """The :class:`~skmmat.adversarial.ThreatModel` of the parameters, validated.
+
+        The table (``vectors``), each word's candidate set (``n_candidates``,
+        ``max_distance``, ``metric``) and the budget (``max_substitutions``).
+        """
+        self._check_params()
+        return ThreatModel(
+            vectors=self.vectors,
+            n_candidates=self.n_candidates,
+            max_distance=self.max_distance,
+            metric=self.metric,
+            algorithm=self.algorithm,
+            n_jobs=self.n_jobs,
+            max_substitutions=self.max_substitutions,
+            tokens_column=self.tokens_column,
+        )
+
+    @property
+    def vectors_(self):
+        """WordVectors: the table, once fitted."""
+        return self.threat_model_.vectors
 
     def candidates(self, rows):
         """Candidate sets of some table rows.
@@ -210,29 +222,14 @@ class WordSubstitutionPerturber(BasePerturber):
         -------
         indices, distances : ndarrays of shape (len(rows), n_candidates)
         """
-        return nearest_neighbors(
-            self.vectors_,
-            rows,
-            self.n_candidates,
-            metric=self.metric,
-            algorithm=self.algorithm,
-            n_jobs=self.n_jobs,
-        )
+        return self.threat_model_.candidates(rows)
 
-    def _candidate_sets(self, words):
-        """The :class:`CandidateSets` of distinct table rows, ``max_distance`` applied."""
-        cand_idx, cand_dist = self.candidates(words)
-        allowed = np.ones(cand_idx.shape, dtype=bool)
-        if self.max_distance is not None:
-            allowed = cand_dist <= self.max_distance
-        return CandidateSets(words, cand_idx, allowed)
-
-    def _steps(self, X):
+    def steps(self, X):
         """The :class:`TextSteps` of a block of rows of ``X``."""
         return TextSteps(self, X)
 
     def _craft_columns(self, X, y, gradient, rng):
-        steps = self._steps(X)
+        steps = self.steps(X)
         steps.start()
         if steps.is_open and self.search == "greedy":
             greedy_search(
@@ -250,26 +247,6 @@ class WordSubstitutionPerturber(BasePerturber):
             # Equation 2, n_iter times: each step substitutes words not yet substituted
             run_steps(self.estimator_, X, y, [steps], gradient=gradient)
         return steps.columns()
-
-    def _word_rows(self, X, seq):
-        """Table row of the word at each position; -1 for padding and OOV."""
-        table = self.vectors_
-        n, length, _ = seq.shape
-        nonzero = np.abs(seq).sum(axis=2) > 0
-        rows = np.full((n, length), -1, dtype=np.int64)
-        if self.tokens_column is not None and self.tokens_column in X.columns:
-            for i, toks in enumerate(X[self.tokens_column]):
-                toks = list(toks)[:length] if isinstance(toks, list | tuple) else []
-                rows[i, : len(toks)] = table.lookup(toks)
-            known = rows >= 0
-            same = np.zeros_like(known)
-            same[known] = (table.vectors[rows[known]] == seq[known]).all(axis=1)
-            rows[~same] = -1
-        unresolved = nonzero & (rows < 0)
-        if unresolved.any():
-            rows[unresolved] = match_rows(table, seq[unresolved], caller=type(self).__name__)
-        rows[~nonzero] = -1
-        return rows
 
 
 class TextSteps:
@@ -306,23 +283,22 @@ class TextSteps:
 
     def __init__(self, perturber, X):
         self.perturber = perturber
+        self.threat = perturber.threat_model_
         self.X = X
-        self.table = perturber.vectors_
+        self.table = self.threat.vectors
         self.n_iter = perturber.n_iter if perturber.search == "gradient" else 1
-        self.seq = check_array_column(
-            X, "text", ndim=2, last_dim=self.table.dim, caller=type(perturber).__name__
-        )
-        self.rows = perturber._word_rows(X, self.seq)
+        self.seq, self.rows = self.threat.text_rows(X, type(perturber).__name__)
         known = self.rows >= 0
         self.n_known = known.sum(axis=1)
         # each position's candidate set is its original word's, whatever was written
-        self.sets = perturber._candidate_sets(np.unique(self.rows[known])) if known.any() else None
+        words = np.unique(self.rows[known])
+        self.sets = self.threat.candidate_sets(words) if known.any() else None
         self.current = self.new_rows = self.budget = None
 
     def start(self, rng=None):
         self.current = self.seq.copy()
         self.new_rows = self.rows.copy()
-        self.budget = substitution_budget(self.perturber.max_substitutions, self.n_known)
+        self.budget = self.threat.budget(self.n_known)
 
     def _open(self):
         return (self.new_rows == self.rows) & (self.rows >= 0) & (self.budget > 0)[:, None]

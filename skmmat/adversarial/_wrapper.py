@@ -331,10 +331,6 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
         image_p = self._seeded(image_t, rng)
         text_p = self._seeded(text_t, rng)
         _check_attacked(image_p, text_p, modalities, name)
-        if text_p is not None and "text" in modalities:
-            text_p = clone(text_p)
-            text_p._validate_params()
-            text_p._fit_resources()
         if self.method == "ibp":
             hook = make_interval_bound_loss(
                 image_p, text_p, X, modalities, self.adversarial_weight, self.ramp_epochs

@@ -22,7 +22,6 @@ from ._neighbors import ALGORITHMS, METRICS, match_rows, nearest_neighbors
 from ._vectors import (
     BUNDLED_TABLES,
     WordVectors,
-    _load_bundled,  # noqa: F401 - monkeypatched here by tests/preprocessing/test_text.py
     get_cache_dir,
     load_vectors,
 )

@@ -18,7 +18,7 @@ import warnings
 import numpy as np
 
 from .._torch_state import kept_torch_threads
-from ._vectors import _LOCK, WordVectors, get_cache_dir
+from ._vectors import LOCK, WordVectors, get_cache_dir
 
 __all__ = ["ALGORITHMS", "METRICS", "match_rows", "nearest_neighbors"]
 
@@ -137,7 +137,7 @@ def _exact_memoized(table, rows, k, metric, cache_dir):
     """
     key = (table.fingerprint, metric, k)
     path = get_cache_dir(cache_dir) / "neighbors" / _exact_file(table, metric, k)
-    with _LOCK:
+    with LOCK:
         memo = _EXACT_MEMO.get(key)
         if memo is None:
             memo = _EXACT_MEMO[key] = {}
@@ -148,7 +148,7 @@ def _exact_memoized(table, rows, k, metric, cache_dir):
             missing = _missing(memo, rows)
     if missing.size:
         idx, dist = _exact_neighbors(table.vectors, missing, k, metric)
-        with _LOCK:
+        with LOCK:
             memo.update(zip(missing.tolist(), zip(idx, dist, strict=True), strict=True))
             _write_exact_file(path, memo, k)
     found = [memo[r] for r in rows.tolist()]
@@ -371,7 +371,7 @@ def _graph_width(n_neighbors):
 
 def _cached_graph(table, metric, random_state, width, cache_dir):
     key = _graph_key(table, metric, random_state, width)
-    with _LOCK:
+    with LOCK:
         hit = _GRAPH_CACHE.get(key)
         if hit is not None:
             return hit
@@ -414,6 +414,6 @@ def _knn_graph(table, n_neighbors, metric, random_state, n_jobs, cache_dir):
     tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
     np.savez(tmp, indices=indices, distances=distances)
     os.replace(tmp, path)
-    with _LOCK:
+    with LOCK:
         _GRAPH_CACHE[_graph_key(table, metric, random_state, width)] = (indices, distances)
     return indices, distances

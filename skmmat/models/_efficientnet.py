@@ -129,6 +129,10 @@ class EfficientNetLite0(nn.Module):
         self._fc = nn.Linear(_HEAD, 1000) if include_top else None
         self.out_features = _HEAD
 
+    def drop_top(self):
+        """Remove the ImageNet classifier: :meth:`forward` returns the pooled features."""
+        self._fc = None
+
     @property
     def n_units(self):
         """Number of units :meth:`run` counts: the stem, each block and the pooled head."""

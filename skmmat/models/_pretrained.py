@@ -98,5 +98,5 @@ def pretrained_encoder(name, *, weights=True):
     encoder = factory(include_top=weights)
     if weights:
         encoder.load_state_dict(pretrained_state(name), strict=True)
-        encoder._fc = None  # the ImageNet classifier: loaded (strictly), then dropped
+        encoder.drop_top()  # the ImageNet classifier: loaded (strictly), then dropped
     return encoder

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import functools
 import math
 import warnings
 
@@ -26,15 +25,7 @@ from ._inputs import normalize_filters, normalize_modalities
 from ._modules import MultiModalCNN
 from ._passes import eval_batch_size
 
-__all__ = [
-    "MONITORS",
-    "attack_loss",
-    "build_net",
-    "make_train_split",
-    "mixed_loss",
-    "rebuild_net",
-    "train_net",
-]
+__all__ = ["MONITORS", "build_net", "make_train_split", "rebuild_net", "train_net"]
 
 #: what early stopping may monitor, and the scikit-learn scoring behind each score
 _MONITOR_SCORING = {"valid_balanced_accuracy": "balanced_accuracy", "valid_macro_f1": "f1_macro"}
@@ -138,16 +129,9 @@ class TrainingNet(NeuralNetClassifier):
     """skorch's classifier with the hook of robust training (the classifier's ``batch_attack``).
 
     The hook has a ``weight``; without a hook, or at weight 0, the step is
-    skorch's own. Otherwise the step minimises the loss the hook gives for
-    the batch:
-
-    * a hook with a method ``batch_loss(net, inputs, y, **fit_params)``
-      returns that loss and the clean predictions itself (certified
-      training, :mod:`skmmat.adversarial._ibp`);
-    * any other hook is an attack: ``hook(module, inputs, y)`` returns the
-      batch's adversarial inputs, crafted against the current weights, and
-      the step minimises ``(1 - w) * clean loss + w * adversarial loss``
-      (:func:`attack_loss`).
+    skorch's own. Otherwise the step minimises the loss the hook's
+    ``batch_loss(net, inputs, y, **fit_params)`` returns for the batch,
+    with the clean predictions (:mod:`skmmat.adversarial._robust_loss`).
     """
 
     batch_attack = None
@@ -156,39 +140,13 @@ class TrainingNet(NeuralNetClassifier):
         hook = self.batch_attack
         if hook is None or hook.weight == 0:  # weight 0: the plain step, same draws
             return super().train_step_single(batch, **fit_params)
+        # training mode, as skorch's own step sets it (validation left the net in eval)
+        self.module_.train(True)
+        self.criterion_.train(True)
         Xi, yi = unpack_data(batch)
-        batch_loss = getattr(hook, "batch_loss", None) or functools.partial(attack_loss, hook)
-        loss, y_pred = batch_loss(self, Xi, yi, **fit_params)
+        loss, y_pred = hook.batch_loss(self, Xi, yi, **fit_params)
         loss.backward()
         return {"loss": loss, "y_pred": y_pred}
-
-
-def mixed_loss(net, inputs, y, weight, robust, **fit_params):
-    """``(1 - weight) * clean loss + weight * robust()`` of a training batch.
-
-    The clean forward pass (training mode, so with dropout) runs first, then
-    ``robust()``, a callable that returns the robust term.
-
-    Returns
-    -------
-    loss : torch.Tensor
-    y_pred : torch.Tensor
-        The clean forward pass's output.
-    """
-    net._set_training(True)
-    y_pred = net.infer(inputs, **fit_params)
-    clean = net.get_loss(y_pred, y, X=inputs, training=True)
-    return (1.0 - weight) * clean + weight * robust(), y_pred
-
-
-def attack_loss(attack, net, inputs, y, **fit_params):
-    """The in-loop adversarial loss of a batch: the attack's inputs, mixed by its ``weight``."""
-    X_adv = attack(net.module_, inputs, y)
-
-    def adversarial():
-        return net.get_loss(net.infer(X_adv, **fit_params), y, X=X_adv, training=True)
-
-    return mixed_loss(net, inputs, y, attack.weight, adversarial, **fit_params)
 
 
 def build_net(

@@ -21,16 +21,16 @@ from .conftest import model_batch
 
 
 def test_the_schedule_ramps_the_box_and_the_weight():
-    hook = IntervalBoundLoss(0.5, ramp_epochs=4)
+    threat = FGSMPerturber().threat_model()
+    hook = IntervalBoundLoss(0.5, ramp_epochs=4, threat=threat)
     assert [hook.schedule(e) for e in (1, 2, 4, 9)] == [0.25, 0.5, 1.0, 1.0]
-    assert IntervalBoundLoss(0.5, ramp_epochs=0).schedule(1) == 1.0
-    assert "ramp_epochs=4" in repr(hook)
+    assert IntervalBoundLoss(0.5, ramp_epochs=0, threat=threat).schedule(1) == 1.0
+    assert "ramp_epochs=4" in repr(hook) and "'eps': 0.1" in repr(hook)
 
 
 def test_the_training_box_is_the_threat_model_at_its_share(mmn, prepared):
     X, y = prepared
     text = WordSubstitutionPerturber(n_candidates=3)
-    text._fit_resources()
     image = FGSMPerturber(eps=0.05)
     hook = make_interval_bound_loss(image, text, X, ("image", "text"), 0.5, 4)
     inputs, _ = model_batch(mmn, X, y, np.arange(8))

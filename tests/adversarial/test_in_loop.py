@@ -70,11 +70,15 @@ def test_the_hook_attacks_every_training_batch_at_the_current_weights(prepared, 
     seen = []
 
     class Recording:
+        """A training hook of the documented protocol: ``weight`` and ``batch_loss``."""
+
         weight = 1.0
 
-        def __call__(self, module, inputs, targets):
-            seen.append((len(targets), module.visual.fc.weight.detach().clone()))
-            return {m: t + 0.0 for m, t in inputs.items()}
+        def batch_loss(self, net, inputs, targets, **fit_params):
+            assert net.module_.training  # the step runs the hook in training mode
+            seen.append((len(targets), net.module_.visual.fc.weight.detach().clone()))
+            y_pred = net.infer(inputs, **fit_params)
+            return net.get_loss(y_pred, targets, X=inputs, training=True), y_pred
 
     clf = small_cnn(max_epochs=2, batch_size=32, batch_attack=Recording()).fit(X, y)
     batches = [b["train_batch_size"] for e in clf.net_.history for b in e["batches"]]

@@ -228,7 +228,7 @@ def test_table_is_loaded_once(glove, frame, monkeypatch):
     first = GloveSequencer().fit(frame)
     # a second fit, another sequencer, and a fresh per-process cache would reload:
     # forbid reading the package's files to show the shared table is reused
-    monkeypatch.setattr(emb, "_load_bundled", lambda name: pytest.fail("table reloaded"))
+    monkeypatch.setattr(emb._vectors, "load_bundled", lambda name: pytest.fail("table reloaded"))
     again = first.fit(frame).vectors_
     other = GloveSequencer(max_len=3).fit(frame).vectors_
     assert again is glove and other is glove
