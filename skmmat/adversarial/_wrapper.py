@@ -3,50 +3,22 @@
 from __future__ import annotations
 
 import copy
-import time
 from numbers import Integral, Real
 
 import numpy as np
-import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
-from sklearn.utils import check_random_state, get_tags
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin
+from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from .._allocator import release_freed_memory
 from .._validation import check_dataframe, check_labels
-from ._base import estimator_modalities
-from ._craft import craft_adversarial, resolve_perturbers
-from ._ibp import make_interval_bound_loss
-from ._in_loop import in_loop_image_perturber, make_batch_attack
+from ._craft import resolve_perturbers
+from ._methods import Seeder, check_method_params, fit_rounds, fit_with_hook
 
 __all__ = ["AdversarialAugmentationWrapper"]
 
 _DEFAULT = "default"
-#: the column numbering each training row and its adversarial twin in a refit
-_PAIR_COLUMN = "_mmat_pair"
-
-
-def _check_attacked(image_p, text_p, modalities, caller):
-    """ValueError unless a perturber attacks a modality the estimator reads."""
-    if not (
-        (image_p is not None and "image" in modalities)
-        or (text_p is not None and "text" in modalities)
-    ):
-        raise ValueError(
-            f"{caller}: no perturber attacks the modalities the estimator reads "
-            f"({list(modalities)}); set image_perturber or text_perturber."
-        )
-
-
-def _template_modalities(estimator, caller):
-    """Modalities an unfitted estimator will read (its ``modalities`` parameter)."""
-    modalities = estimator.get_params(deep=False).get("modalities", ("image", "text"))
-    modalities = (modalities,) if isinstance(modalities, str) else tuple(modalities)
-    if not modalities:
-        raise ValueError(f"{caller}: the estimator reads no modality.")
-    return modalities
 
 
 def _estimator_has(name):
@@ -80,14 +52,16 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
     who sees the retrained model. Several rounds move towards the latter
     only with ``warm_start=True``, so that the model attacked in a round is
     the one trained next: refitted from scratch, each round's model is again
-    one that no attack was crafted against. Text-CNN on CrisisMMD, three
-    rounds, mean accuracy under a white-box attack over 5 seeds, refitted vs
-    warm-started: 25.0 vs 57.1 % (California wildfires), 34.7 vs 61.8 %
-    (Hurricane Harvey), 19.0 vs 49.0 % (Mexico earthquake), 65.8 vs 82.5 %
-    (Sri Lanka floods); see the documentation's results page. That is resistance
-    to Eq. 2, the attack the rounds train with: the query-only greedy search
+    one that no attack was crafted against (the documentation's results page
+    measures both). That is resistance to Eq. 2, the attack the rounds train
+    with: the query-only greedy search
     (``WordSubstitutionPerturber(search="greedy")``) breaks such rounds more
     easily than a plain model. ``method="in_loop"`` attacks every training batch.
+
+    Some parameters belong to one method: ``n_rounds``, ``warm_start`` and
+    ``attack_accuracy`` to ``"algorithm1"``, ``adversarial_weight`` to
+    ``"in_loop"`` and ``"ibp"``, ``ramp_epochs`` to ``"ibp"``. Setting one
+    away from its default for another method raises a ValueError at fit.
 
     Perturbers act at training time only: ``predict``, ``predict_proba`` and
     ``score`` are the final model's, on the input as given. Setting a
@@ -111,12 +85,12 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
         ``WordSubstitutionPerturber()`` (eps 0.1, threshold 0.5), None skips
         the text modality.
     n_rounds : int, default=1
-        Rounds of crafting and refitting; combine ``n_rounds > 1`` with
-        ``warm_start=True``.
+        ``method="algorithm1"`` only. Rounds of crafting and refitting;
+        combine ``n_rounds > 1`` with ``warm_start=True``.
     warm_start : bool, default=False
-        Continue training the current model on the augmented data instead of
-        refitting from scratch; needs an estimator with a ``warm_start``
-        parameter.
+        ``method="algorithm1"`` only. Continue training the current model on
+        the augmented data instead of refitting from scratch; needs an
+        estimator with a ``warm_start`` parameter.
     random_state : int, RandomState instance or None, default=None
         When set, seeds every inner fit (estimators and perturbers with a
         ``random_state`` parameter), making the whole procedure
@@ -138,17 +112,17 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
         over the batch's threat model, read from the perturbers as
         :func:`skmmat.metrics.certify` reads it (images: ``eps`` and
         ``clip``; texts: each word's box over its candidate set,
-        ``n_candidates`` and ``max_distance``). ``n_rounds`` and
-        ``warm_start`` belong to ``"algorithm1"``; the greedy text search
-        is for evaluation.
+        ``n_candidates`` and ``max_distance``), both through the
+        perturbers' :class:`~skmmat.adversarial.ThreatModel`. The greedy
+        text search is for evaluation.
     adversarial_weight : float in [0, 1], default=0.5
-        With ``method="in_loop"``, each step minimises
+        ``method="in_loop"`` and ``"ibp"`` only. With ``"in_loop"``, each step minimises
         ``(1 - adversarial_weight) * clean loss + adversarial_weight *
         adversarial loss`` (Goodfellow et al., 2015); 0 is plain training.
         With ``method="ibp"``, the final weight ``kappa`` of the robust
         loss, reached at the end of the ramp.
     ramp_epochs : int, default=10
-        With ``method="ibp"``: the threat model and ``kappa`` grow linearly
+        ``method="ibp"`` only: the threat model and ``kappa`` grow linearly
         over the first ``ramp_epochs`` epochs, to full size (Gowal et al.,
         2018). At epoch ``e`` (from 1) the image ``eps`` and the text boxes
         (shrunk towards each word) are ``s = min(1, e / ramp_epochs)`` of
@@ -157,9 +131,9 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
         the ramp. Early stopping watches the clean validation loss, which
         the growing box raises: train with ``patience=None`` (a fixed
         number of epochs beyond the ramp), or the weights of an early,
-        small-box epoch may be the ones kept. Unused by the other methods.
+        small-box epoch may be the ones kept.
     attack_accuracy : bool, default=False
-        Record, for each round of ``method="algorithm1"``, the accuracy of the
+        ``method="algorithm1"`` only. Record, for each round, the accuracy of the
         model attacked in that round on its own adversarial training examples
         (``rounds_[i]["attack_accuracy"]``: how strong the attack was). It
         costs one prediction pass over the n adversarial rows per round
@@ -258,105 +232,21 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
         -------
         self : AdversarialAugmentationWrapper
         """
-        image_template, text_template = self._check_params()
+        templates = self._check_params()
         name = type(self).__name__
         check_dataframe(X, caller=name)
         y = check_labels(y, len(X), caller=name)
-        rng = check_random_state(self.random_state)
-        if self.method != "algorithm1":
-            return self._fit_with_hook(X, y, rng)
-
-        model = self._seeded(clone(self.estimator), rng).fit(X, y)
-        self.initial_estimator_ = model
-        modalities = estimator_modalities(model)
-        image_p = self._seeded(image_template, rng)
-        text_p = self._seeded(text_template, rng)
-        _check_attacked(image_p, text_p, modalities, name)
-        X_clean = X.reset_index(drop=True)
-        y_aug = np.concatenate([y, y])
-        self.rounds_ = []
-        for round_ in range(1, self.n_rounds + 1):
-            start = time.perf_counter()
-            X_adv = craft_adversarial(
-                model, X_clean, y, image_perturber=image_p, text_perturber=text_p
-            )
-            release_freed_memory()  # the crafting's blocks, before the passes over 2n rows
-            attack_accuracy = None
-            if self.attack_accuracy:
-                attack_accuracy = float(np.mean(model.predict(X_adv) == y))
-            X_aug = pd.concat([X_clean, X_adv], ignore_index=True)
-            twins = self._twin_groups(X_aug, len(X_clean))
-            if self.warm_start:
-                if model is self.initial_estimator_:  # keep the clean model intact
-                    model = copy.deepcopy(model)
-                model.set_params(warm_start=True, **twins).fit(X_aug, y_aug)
-            else:
-                model = self._seeded(clone(self.estimator), rng)
-                model.set_params(**twins).fit(X_aug, y_aug)
-            self.rounds_.append(
-                {
-                    "round": round_,
-                    "n_samples": len(X_aug),
-                    "attack_accuracy": attack_accuracy,
-                    "seconds": time.perf_counter() - start,
-                }
-            )
-            if self.verbose:
-                scored = (
-                    ""
-                    if attack_accuracy is None
-                    else f"accuracy under attack before retraining {attack_accuracy:.3f}, "
-                )
-                print(
-                    f"[{name}] round {round_}/{self.n_rounds}: {scored}refit on "
-                    f"{len(X_aug)} rows ({self.rounds_[-1]['seconds']:.1f} s)"
-                )
-        self.estimator_ = model
-        self.classes_ = model.classes_
-        return self
-
-    def _fit_with_hook(self, X, y, rng):
-        """Train once through the classifier's hook: every batch attacked, or bounded (IBP)."""
-        name = type(self).__name__
-        start = time.perf_counter()
-        model = self._seeded(clone(self.estimator), rng)
-        modalities = _template_modalities(model, name)
-        # in the loop a single image step starts at random (Wong et al., 2020: a step of
-        # 1.25 eps); evaluation's default stays the paper's FGSM
-        image_template = self.image_perturber
-        is_default = isinstance(image_template, str) and image_template == _DEFAULT
-        if self.method == "in_loop" and is_default:
-            image_template = in_loop_image_perturber()
-        image_t, text_t = resolve_perturbers(image_template, self.text_perturber, name)
-        image_p = self._seeded(image_t, rng)
-        text_p = self._seeded(text_t, rng)
-        _check_attacked(image_p, text_p, modalities, name)
-        if self.method == "ibp":
-            hook = make_interval_bound_loss(
-                image_p, text_p, X, modalities, self.adversarial_weight, self.ramp_epochs
-            )
+        seed = Seeder(self.random_state)
+        if self.method == "algorithm1":
+            model, initial, rounds = fit_rounds(self, X, y, seed, templates)
         else:
-            hook = make_batch_attack(image_p, text_p, X, modalities, self.adversarial_weight)
-        model.set_params(batch_attack=hook).fit(X, y)
-        model.set_params(batch_attack=None)  # a plain classifier from here on
+            (model, rounds), initial = fit_with_hook(self, X, y, seed), None
         self.estimator_ = model
-        self.initial_estimator_ = None
+        self.initial_estimator_ = initial
         self.classes_ = model.classes_
-        self.rounds_ = [
-            {
-                "round": 1,
-                "n_samples": len(X),
-                "attack_accuracy": None,
-                "seconds": time.perf_counter() - start,
-            }
-        ]
-        if self.verbose:
-            seconds = self.rounds_[0]["seconds"]
-            kind = "certified (IBP)" if self.method == "ibp" else "in-loop"
-            print(f"[{name}] {kind} training on {len(X)} rows ({seconds:.1f} s)")
+        self.rounds_ = rounds
         return self
 
-    # delegation ---------------------------------------------------------
     def predict(self, X):
         """Labels predicted by the adversarially trained model."""
         check_is_fitted(self)
@@ -406,45 +296,19 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
         self.rounds_ = list(state["rounds_"])
         return self
 
-    # helpers ------------------------------------------------------------
-    def _twin_groups(self, X_aug, n):
-        """Keep each row and its adversarial twin on one side of the refit's validation split.
-
-        Adds a column numbering the pairs to ``X_aug`` and returns the parameter
-        that points the estimator's early stopping at it; an estimator without
-        ``validation_groups``, or one that groups by a column of its own (whose
-        values the twin copies), is left as it is.
-        """
-        if self.estimator.get_params(deep=False).get("validation_groups", False) is not None:
-            return {}
-        X_aug[_PAIR_COLUMN] = np.tile(np.arange(n), 2)
-        return {"validation_groups": _PAIR_COLUMN}
-
-    def _seeded(self, est, rng):
-        if est is None:
-            return None
-        seed = rng.randint(np.iinfo(np.int32).max)  # drawn always: same stream either way
-        if self.random_state is not None and "random_state" in est.get_params(deep=False):
-            est = clone(est).set_params(random_state=int(seed))
-        return est
-
     def _check_params(self):
         """Validate the parameters; return the two perturber templates (or None)."""
         self._validate_params()
         templates = resolve_perturbers(
             self.image_perturber, self.text_perturber, type(self).__name__
         )
-        if self.method != "algorithm1":
-            if self.n_rounds != 1 or self.warm_start:
-                raise ValueError(
-                    f"n_rounds and warm_start belong to method='algorithm1'; "
-                    f"method={self.method!r} trains on every training batch in one fit."
-                )
-            if "batch_attack" not in self.estimator.get_params(deep=False):
-                raise ValueError(
-                    f"method={self.method!r} needs an estimator with a 'batch_attack' parameter "
-                    f"(such as MultiModalCNNClassifier); {type(self.estimator).__name__} has none."
-                )
+        check_method_params(self.get_params(deep=False), self.method, type(self).__name__)
+        hooks = "batch_attack" in self.estimator.get_params(deep=False)
+        if self.method != "algorithm1" and not hooks:
+            raise ValueError(
+                f"method={self.method!r} needs an estimator with a 'batch_attack' parameter "
+                f"(such as MultiModalCNNClassifier); {type(self.estimator).__name__} has none."
+            )
         if self.warm_start and "warm_start" not in self.estimator.get_params(deep=False):
             raise ValueError(
                 f"warm_start=True needs an estimator with a 'warm_start' parameter; "

@@ -83,7 +83,7 @@ def test_weight_zero_trains_the_plain_model(prepared, small_cnn):
 @pytest.mark.parametrize(
     ("params", "error", "match"),
     [
-        ({"n_rounds": 2}, ValueError, "n_rounds and warm_start"),
+        ({"n_rounds": 2}, ValueError, "n_rounds=2 belongs to method='algorithm1'"),
         ({"ramp_epochs": -1}, InvalidParameterError, "'ramp_epochs'"),
         ({"ramp_epochs": 1.5}, InvalidParameterError, "'ramp_epochs'"),
     ],

@@ -118,8 +118,10 @@ def test_an_in_loop_model_saves_and_loads(prepared, small_cnn, tmp_path):
 @pytest.mark.parametrize(
     ("params", "match"),
     [
-        ({"n_rounds": 2}, "n_rounds and warm_start"),
-        ({"warm_start": True}, "n_rounds and warm_start"),
+        ({"n_rounds": 2}, "n_rounds=2 belongs to method='algorithm1'"),
+        ({"warm_start": True}, "warm_start=True belongs to method='algorithm1'"),
+        ({"attack_accuracy": True}, "attack_accuracy=True belongs to method='algorithm1'"),
+        ({"ramp_epochs": 3}, "ramp_epochs=3 belongs to method='ibp'; method='in_loop' does not"),
         ({"text_perturber": WordSubstitutionPerturber(search="greedy")}, "evaluation only"),
         (
             {"image_perturber": FGSMPerturber(random_start=True, n_restarts=2)},
@@ -134,6 +136,14 @@ def test_in_loop_errors_are_named(prepared, small_cnn, params, match):
     wrapper = AdversarialAugmentationWrapper(small_cnn(max_epochs=1), method="in_loop")
     with pytest.raises(ValueError, match=match):
         wrapper.set_params(**params).fit(X, y)
+
+
+def test_parameters_of_the_other_methods_are_refused_for_algorithm1(prepared, small_cnn):
+    X, y = prepared
+    for params in ({"adversarial_weight": 0.3}, {"ramp_epochs": 2}):
+        wrapper = AdversarialAugmentationWrapper(small_cnn(max_epochs=1), **params)
+        with pytest.raises(ValueError, match="does not use it"):
+            wrapper.fit(X, y)
 
 
 @pytest.mark.parametrize("method", ["in_loop", "ibp"])
