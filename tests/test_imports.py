@@ -80,3 +80,59 @@ def test_the_graph_is_read():
 def test_no_module_imports_itself_through_a_cycle():
     cycle = find_cycle(import_graph())
     assert cycle is None, " -> ".join(cycle)
+
+
+def _owned_private_names(tree):
+    """Private names a module defines: functions, classes, assignments, attributes it sets."""
+    owned = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            owned.add(node.name)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            owned.add(node.id)
+        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+            owned.add(node.attr)
+        elif isinstance(node, ast.ClassDef):
+            owned.add(node.name)
+    # names listed in a class's __slots__
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "__slots__" for t in node.targets
+        ):
+            owned |= {e.value for e in ast.walk(node.value) if isinstance(e, ast.Constant)}
+    return owned
+
+
+def _is_private(name):
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+def private_name_uses():
+    """Uses, in one module of skmmat, of a private name that another object or module owns.
+
+    An object's own private names (through ``self``, ``cls`` or ``super()``),
+    names the module itself defines or sets, and a base class's
+    ``_parameter_constraints`` (scikit-learn's extension point) are allowed.
+    """
+    uses = []
+    for path in sorted(ROOT.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        owned = _owned_private_names(tree)
+        where = path.relative_to(ROOT.parent)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                for alias in node.names:
+                    if _is_private(alias.name):
+                        uses.append(f"{where}:{node.lineno}: imports {alias.name}")
+            elif isinstance(node, ast.Attribute) and _is_private(node.attr):
+                value = node.value
+                own = isinstance(value, ast.Name) and value.id in ("self", "cls")
+                own |= isinstance(value, ast.Call) and getattr(value.func, "id", "") == "super"
+                if own or node.attr in owned or node.attr == "_parameter_constraints":
+                    continue
+                uses.append(f"{where}:{node.lineno}: {ast.unparse(node)}")
+    return uses
+
+
+def test_no_module_uses_another_objects_private_names():
+    assert private_name_uses() == []

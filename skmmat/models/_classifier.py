@@ -6,7 +6,6 @@ import os
 from numbers import Integral, Real
 
 import numpy as np
-import pandas as pd
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
@@ -14,10 +13,10 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from torch import nn
 
 from .._validation import check_dataframe, check_labels
-from ._encoder import IMAGE_ENCODERS, check_fine_tune, is_visual_cnn
-from ._features import module_digest
+from ._encoder import IMAGE_ENCODERS
 from ._inference import InferenceMixin
-from ._inputs import frame_to_inputs, min_image_side, normalize_filters, normalize_modalities
+from ._inputs import frame_to_inputs, min_image_side
+from ._params import check_architecture, group_codes, run_params
 from ._state import FittedStateMixin
 from ._training import MONITORS, train_net
 
@@ -25,34 +24,6 @@ __all__ = ["MultiModalCNNClassifier"]
 
 _CALLER = "MultiModalCNNClassifier"
 _POSITIVE_INT = Interval(Integral, 1, None, closed="left")
-
-# Parameters that define the network; warm starting requires them unchanged.
-_ARCHITECTURE_PARAMS = (
-    "modalities",
-    "hidden_units",
-    "text_window",
-    "image_filters",
-    "text_filters",
-    "dropout",
-    "image_augmentation",
-    "image_batch_norm",
-    "image_encoder",
-    "fine_tune",
-)
-
-# Parameters that do not change what a training run computes (left out of the
-# checkpoint fingerprint).
-_RUN_INDEPENDENT_PARAMS = (
-    "callbacks",
-    "checkpoint_dir",
-    "device",
-    "eval_batch_size",
-    "feature_cache",
-    "max_epochs",
-    "n_threads",
-    "verbose",
-    "warm_start",
-)
 
 
 class MultiModalCNNClassifier(InferenceMixin, FittedStateMixin, ClassifierMixin, BaseEstimator):
@@ -392,34 +363,11 @@ class MultiModalCNNClassifier(InferenceMixin, FittedStateMixin, ClassifierMixin,
     def _architecture(self):
         """Validate the parameters; return the normalised architecture."""
         self._validate_params()
-        if self.device is not None:
-            try:
-                torch.device(self.device)
-            except (RuntimeError, TypeError) as exc:
-                raise ValueError(
-                    f"The 'device' parameter of {_CALLER} is not a valid torch device. "
-                    f"Got {self.device!r} instead."
-                ) from exc
-        arch = {name: getattr(self, name) for name in _ARCHITECTURE_PARAMS}
-        arch["modalities"] = normalize_modalities(self.modalities, _CALLER)
-        arch["image_filters"] = normalize_filters(self.image_filters, _CALLER)
-        if not is_visual_cnn(self.image_encoder):
-            check_fine_tune(self.fine_tune, self.image_encoder, _CALLER)
-            for name in ("image_standardization", "image_batch_norm"):
-                if getattr(self, name):
-                    raise ValueError(
-                        f"The '{name}' parameter of {_CALLER} applies to "
-                        "image_encoder='visual_cnn' only; a pretrained encoder standardises "
-                        "and normalises its input itself."
-                    )
-        return arch
+        return check_architecture(self, _CALLER)
 
     def _training_params(self):
         """Parameters that define a training run (the checkpoint fingerprint)."""
-        params = self.get_params(deep=False)
-        if isinstance(self.image_encoder, nn.Module):  # its weights, not its repr
-            params["image_encoder"] = module_digest(self.image_encoder.state_dict(), "custom")
-        return {k: v for k, v in params.items() if k not in _RUN_INDEPENDENT_PARAMS}
+        return run_params(self)
 
     def _can_warm_start(self, arch, classes, shapes):
         if not self.warm_start or not hasattr(self, "net_"):
@@ -473,7 +421,7 @@ class MultiModalCNNClassifier(InferenceMixin, FittedStateMixin, ClassifierMixin,
             shapes,
             previous,
             _CALLER,
-            groups=None if not group_columns else _group_codes(X[group_columns[0]]),
+            groups=None if not group_columns else group_codes(X[group_columns[0]]),
         )
         self.net_ = net
         self.classes_ = classes
@@ -482,9 +430,3 @@ class MultiModalCNNClassifier(InferenceMixin, FittedStateMixin, ClassifierMixin,
         self.n_iter_ = len(net.history) - n_before
         self.resumed_epochs_ = resumed
         return self
-
-
-def _group_codes(column):
-    """Integer codes of a column's values (equal values, equal codes)."""
-    codes, _ = pd.factorize(column, use_na_sentinel=False)
-    return codes.astype(np.int64)
