@@ -24,11 +24,35 @@ from ._craft import craft_adversarial, resolve_perturbers
 from ._ibp import make_interval_bound_loss
 from ._in_loop import in_loop_image_perturber, make_batch_attack
 
-__all__ = ["METHOD_PARAMS", "Seeder", "check_method_params", "fit_rounds", "fit_with_hook"]
+__all__ = [
+    "HOOKS",
+    "METHODS",
+    "METHOD_PARAMS",
+    "Seeder",
+    "check_method_params",
+    "fit_rounds",
+    "fit_with_hook",
+]
 
 _DEFAULT = "default"
 #: the column numbering each training row and its adversarial twin in a refit
 PAIR_COLUMN = "_mmat_pair"
+
+
+def _batch_attack(wrapper, image_p, text_p, X, modalities):
+    return make_batch_attack(image_p, text_p, X, modalities, wrapper.adversarial_weight)
+
+
+def _interval_bound_loss(wrapper, image_p, text_p, X, modalities):
+    weight, ramp = wrapper.adversarial_weight, wrapper.ramp_epochs
+    return make_interval_bound_loss(image_p, text_p, X, modalities, weight, ramp)
+
+
+#: the methods that train once through the classifier's training hook: name -> the factory
+#: ``(wrapper, image_perturber, text_perturber, X, modalities) -> hook`` of their hook
+HOOKS = {"in_loop": _batch_attack, "ibp": _interval_bound_loss}
+#: every method of the wrapper
+METHODS = ("algorithm1", *HOOKS)
 
 #: the wrapper's parameters that one method only uses: name -> (its methods, its default)
 METHOD_PARAMS = {

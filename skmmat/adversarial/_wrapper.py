@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._validation import check_dataframe, check_labels
 from ._craft import resolve_perturbers
-from ._methods import Seeder, check_method_params, fit_rounds, fit_with_hook
+from ._methods import METHODS, Seeder, check_method_params, fit_rounds, fit_with_hook
 
 __all__ = ["AdversarialAugmentationWrapper"]
 
@@ -184,7 +184,7 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
         "text_perturber": [HasMethods(["craft"]), StrOptions({_DEFAULT}), None],
         "n_rounds": [Interval(Integral, 1, None, closed="left")],
         "warm_start": ["boolean"],
-        "method": [StrOptions({"algorithm1", "in_loop", "ibp"})],
+        "method": [StrOptions(set(METHODS))],
         "adversarial_weight": [Interval(Real, 0, 1, closed="both")],
         "ramp_epochs": [Interval(Integral, 0, None, closed="left")],
         "attack_accuracy": ["boolean"],
