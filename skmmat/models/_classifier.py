@@ -152,18 +152,18 @@ class MultiModalCNNClassifier(InferenceMixin, FittedStateMixin, ClassifierMixin,
         pairs of one tweet (the same text) are never split between training
         and validation. :class:`~skmmat.AdversarialAugmentationWrapper` uses
         it to keep each row with its adversarial twin. None splits by row.
-    batch_attack : callable, object with ``batch_loss`` or None, default=None
-        In-loop adversarial training: ``batch_attack(module, inputs, y)``
-        returns adversarial copies of each training batch's inputs (a dict
-        of tensors), crafted against the weights of that step, and the step
-        minimises ``(1 - w) * clean loss + w * adversarial loss`` with
-        ``w = batch_attack.weight``. A hook with a method
-        ``batch_loss(net, inputs, y, **fit_params)`` returns the step's loss
-        and clean predictions itself instead (certified training). Weight 0
-        is the plain step. The validation loss stays clean.
+    batch_attack : object with ``weight`` and ``batch_loss``, or None, default=None
+        The training hook of robust training. Each training step calls
+        ``batch_attack.batch_loss(net, inputs, y, **fit_params)`` on its
+        batch (model inputs as a dict of tensors, class indices), with the
+        network in training mode, and minimises the loss it returns beside
+        the clean predictions (:mod:`skmmat.adversarial._robust_loss`).
+        At ``batch_attack.weight == 0``, or None, the step is the plain one.
+        The validation loss stays clean.
         :class:`~skmmat.AdversarialAugmentationWrapper` with
-        ``method="in_loop"`` or ``"ibp"`` builds and sets it for the fit,
-        then clears it.
+        ``method="in_loop"`` (the batch attacked against the current
+        weights) or ``"ibp"`` (interval bounds of the batch) builds and sets
+        it for the fit, then clears it.
     image_encoder : {"visual_cnn", "efficientnet_lite0"} or torch.nn.Module, default="visual_cnn"
         What reads the images. ``"visual_cnn"`` is the paper's Visual-CNN,
         trained from scratch. ``"efficientnet_lite0"`` is EfficientNet-Lite0
@@ -283,7 +283,7 @@ class MultiModalCNNClassifier(InferenceMixin, FittedStateMixin, ClassifierMixin,
         "image_augmentation": ["boolean"],
         "image_batch_norm": ["boolean"],
         "validation_groups": [str, None],
-        "batch_attack": [callable, HasMethods(["batch_loss"]), None],
+        "batch_attack": [HasMethods(["batch_loss"]), None],
         "image_encoder": [StrOptions(set(IMAGE_ENCODERS)), nn.Module],
         "fine_tune": [StrOptions({"none", "all"}), _POSITIVE_INT],
         "encoder_lr": [Interval(Real, 0, None, closed="neither"), None],
