@@ -53,6 +53,8 @@ class IntervalBoundLoss:
     def __init__(self, weight, ramp_epochs, threat, vocabulary=None):
         self.weight = float(weight)
         self.ramp_epochs = int(ramp_epochs)
+        #: early stopping ignores the ramp's epochs (the box still grows)
+        self.settle_epochs = self.ramp_epochs
         self.threat = threat
         self.vocabulary = vocabulary
         self.boxes = None if vocabulary is None else vocabulary.word_boxes()

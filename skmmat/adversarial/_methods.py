@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import time
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -45,6 +46,16 @@ def _batch_attack(wrapper, image_p, text_p, X, modalities):
 
 def _interval_bound_loss(wrapper, image_p, text_p, X, modalities):
     weight, ramp = wrapper.adversarial_weight, wrapper.ramp_epochs
+    max_epochs = wrapper.estimator.get_params(deep=False).get("max_epochs")
+    if max_epochs is not None and max_epochs < ramp:
+        warnings.warn(
+            f"{type(wrapper).__name__}: max_epochs={max_epochs} ends certified training "
+            f"before its ramp of ramp_epochs={ramp} epochs: the box grows to "
+            f"{max_epochs / ramp:.0%} of the threat model only, and certificates at its "
+            "full size will be rare. Train for more epochs than ramp_epochs.",
+            UserWarning,
+            stacklevel=5,
+        )
     return make_interval_bound_loss(image_p, text_p, X, modalities, weight, ramp)
 
 
@@ -204,11 +215,7 @@ def fit_with_hook(wrapper, X, y, seed):
     image_t, text_t = resolve_perturbers(image_template, wrapper.text_perturber, name)
     image_p, text_p = seed(image_t), seed(text_t)
     check_attacked(image_p, text_p, modalities, name)
-    weight = wrapper.adversarial_weight
-    if wrapper.method == "ibp":
-        hook = make_interval_bound_loss(image_p, text_p, X, modalities, weight, wrapper.ramp_epochs)
-    else:
-        hook = make_batch_attack(image_p, text_p, X, modalities, weight)
+    hook = HOOKS[wrapper.method](wrapper, image_p, text_p, X, modalities)
     model.set_params(batch_attack=hook).fit(X, y)
     model.set_params(batch_attack=None)  # a plain classifier from here on
     rounds = [

@@ -3,7 +3,9 @@
 The classifier's training hook (its ``batch_attack`` parameter) is any object
 with a ``weight`` and a method ``batch_loss(net, inputs, y, **fit_params)``
 that returns the batch's loss and its clean predictions; the training step
-calls it on every batch, with the network in training mode. In-loop
+calls it on every batch, with the network in training mode. A hook whose
+loss still changes over its first epochs (a ramp) may also set
+``settle_epochs``: early stopping then ignores those epochs. In-loop
 adversarial training (:class:`~skmmat.adversarial._in_loop.BatchAttack`) and
 certified training (:class:`~skmmat.adversarial._ibp.IntervalBoundLoss`) are
 such hooks, and both mix their robust term into the clean loss here.

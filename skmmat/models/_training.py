@@ -149,6 +149,38 @@ class TrainingNet(NeuralNetClassifier):
         return {"loss": loss, "y_pred": y_pred}
 
 
+class SettledEarlyStopping(EarlyStopping):
+    """skorch's early stopping, blind to the first ``settle_epochs`` epochs.
+
+    A training hook whose loss still changes over its first epochs (certified
+    training grows its box over ``ramp_epochs``) sets ``settle_epochs``:
+    those epochs neither count as misses nor can be the best epoch, so
+    training never stops, nor keeps the weights of an epoch, before the loss
+    reached its final form.
+    """
+
+    def __init__(
+        self,
+        monitor="valid_loss",
+        patience=5,
+        lower_is_better=True,
+        load_best=False,
+        settle_epochs=0,
+    ):
+        super().__init__(
+            monitor=monitor,
+            patience=patience,
+            lower_is_better=lower_is_better,
+            load_best=load_best,
+        )
+        self.settle_epochs = settle_epochs
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) <= self.settle_epochs:
+            return
+        super().on_epoch_end(net, **kwargs)
+
+
 def build_net(
     params,
     arch,
@@ -172,11 +204,12 @@ def build_net(
             scoring = _MONITOR_SCORING[monitor]
             score = EpochScoring(scoring, lower_is_better=False, on_train=False, name=monitor)
             callbacks.append((monitor, score))
-        early = EarlyStopping(
+        early = SettledEarlyStopping(
             monitor=monitor,
             patience=params["patience"],
             lower_is_better=monitor == "valid_loss",
             load_best=True,
+            settle_epochs=int(getattr(params.get("batch_attack"), "settle_epochs", 0)),
         )
         callbacks.append(("early_stopping", early))
     verbose = params["verbose"] or 0

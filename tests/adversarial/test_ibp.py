@@ -139,3 +139,32 @@ def test_ibp_training_certifies_more_real_tweets_than_plain_training(crisismmd_r
     assert ibp_c.sum() >= plain_c.sum() + 10
     assert not ibp_scores["one_class"] and ibp_scores["macro_f1"] > 0.5
     assert ibp_c[y_te != "informative"].sum() >= 1
+
+
+def test_early_stopping_waits_for_the_ramp(prepared, small_cnn):
+    """The growing box raises the clean validation loss: no stop, no best epoch, before it."""
+    X, y = prepared
+    wrapper = AdversarialAugmentationWrapper(
+        small_cnn(max_epochs=9, patience=1),
+        image_perturber=FGSMPerturber(eps=0.01),
+        text_perturber=WordSubstitutionPerturber(n_candidates=3),
+        method="ibp",
+        ramp_epochs=4,
+        random_state=0,
+    ).fit(X, y)
+    net = wrapper.estimator_.net_
+    early = dict(net.callbacks_)["early_stopping"]
+    assert early.settle_epochs == 4
+    assert len(net.history) >= 5 and early.best_epoch_ >= 5  # after the ramp
+    # plain training, same patience: early stopping is not delayed
+    plain = small_cnn(max_epochs=9, patience=1).fit(X, y)
+    assert dict(plain.net_.callbacks_)["early_stopping"].settle_epochs == 0
+
+
+def test_a_ramp_longer_than_training_warns(prepared, small_cnn):
+    X, y = prepared
+    wrapper = AdversarialAugmentationWrapper(
+        small_cnn(max_epochs=2), method="ibp", ramp_epochs=4, random_state=0
+    )
+    with pytest.warns(UserWarning, match=r"max_epochs=2 ends certified training .* 50% of"):
+        wrapper.fit(X, y)
