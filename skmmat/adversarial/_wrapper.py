@@ -128,10 +128,10 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
         (shrunk towards each word) are ``s = min(1, e / ramp_epochs)`` of
         their size, and ``kappa = s * adversarial_weight``; 0 starts at full
         size. The epoch is the classifier's, so a resumed fit goes on with
-        the ramp. Early stopping watches the clean validation loss, which
-        the growing box raises: train with ``patience=None`` (a fixed
-        number of epochs beyond the ramp), or the weights of an early,
-        small-box epoch may be the ones kept.
+        the ramp. Early stopping ignores the ramp's epochs (the growing box
+        raises the clean validation loss): it neither stops training nor
+        keeps the weights of an epoch before the box reached full size. A
+        ``max_epochs`` below ``ramp_epochs`` warns.
     attack_accuracy : bool, default=False
         ``method="algorithm1"`` only. Record, for each round, the accuracy of the
         model attacked in that round on its own adversarial training examples

@@ -6,6 +6,7 @@ from sklearn.pipeline import Pipeline
 
 from ..adversarial import AdversarialAugmentationWrapper, FGSMPerturber, WordSubstitutionPerturber
 from ..adversarial._in_loop import in_loop_image_perturber
+from ..adversarial._methods import METHODS
 from ..models import MultiModalCNNClassifier
 from ..preprocessing import GloveSequencer, ImageResizer
 
@@ -63,12 +64,14 @@ def make_table1_model(
         current model instead of training a new one. With ``n_rounds > 1``
         this is what buys robustness against a white-box attacker (see
         :class:`~skmmat.AdversarialAugmentationWrapper`).
-    method : {"algorithm1", "in_loop"}, default="algorithm1"
-        How the ``_adv`` models and MMAT are trained: the paper's Algorithm 1,
-        or in-loop adversarial training (every batch attacked against the
-        current weights: images by one FGSM step of 1.25 ``eps`` from a
-        random start, texts by Eq. 2), the wrapper's ``method``. Unused by
-        the plain models.
+    method : {"algorithm1", "in_loop", "ibp"}, default="algorithm1"
+        How the ``_adv`` models and MMAT are trained, the wrapper's
+        ``method``: the paper's Algorithm 1; in-loop adversarial training
+        (every batch attacked against the current weights: images by one
+        FGSM step of 1.25 ``eps`` from a random start, texts by Eq. 2); or
+        certified training (interval bounds over the ``eps`` ball and each
+        word's 10 candidates, the box ramped over the wrapper's default
+        ``ramp_epochs``). Unused by the plain models.
     random_state : int, optional
         Seed of the classifier (and of the wrapper for adversarial models).
     image_size : tuple of int, default=(64, 64)
@@ -93,8 +96,8 @@ def make_table1_model(
     'adversarialaugmentationwrapper'
     """
     modalities, adversarial, _ = check_name(name)
-    if method not in ("algorithm1", "in_loop"):
-        raise ValueError(f"method must be 'algorithm1' or 'in_loop', got {method!r}.")
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}.")
     clf = MultiModalCNNClassifier(
         modalities=modalities, random_state=random_state, **classifier_params
     )
@@ -102,13 +105,13 @@ def make_table1_model(
     if adversarial:
         # in the loop, the wrapper's own default image attack at this eps
         image_perturber = (
-            FGSMPerturber(eps=eps) if method == "algorithm1" else in_loop_image_perturber(eps)
+            in_loop_image_perturber(eps) if method == "in_loop" else FGSMPerturber(eps=eps)
         )
         model = AdversarialAugmentationWrapper(
             clf,
             image_perturber=image_perturber,
             text_perturber=WordSubstitutionPerturber(vectors=vectors, eps=eps, threshold=threshold),
-            n_rounds=n_rounds,
+            n_rounds=n_rounds,  # the wrapper refuses them for another method than algorithm1
             warm_start=warm_start,
             random_state=random_state,
             method=method,

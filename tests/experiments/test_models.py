@@ -66,6 +66,11 @@ def test_in_loop_mmat_is_the_wrappers_own_in_loop_training(tiny_params):
     assert not make_table1_model("mmat", preprocessing=False).image_perturber.random_start
 
 
-def test_unknown_method():
-    with pytest.raises(ValueError, match="method must be 'algorithm1' or 'in_loop'"):
-        make_table1_model("text_cnn_adv", method="ibp")
+def test_every_robust_training_is_reachable():
+    for method in ("algorithm1", "in_loop", "ibp"):
+        wrapper = make_table1_model("text_cnn_adv", method=method, preprocessing=False)
+        assert wrapper.method == method
+    with pytest.raises(
+        ValueError, match=r"method must be one of \['algorithm1', 'in_loop', 'ibp'\]"
+    ):
+        make_table1_model("text_cnn_adv", method="free")
