@@ -24,9 +24,11 @@ from ._base import estimator_modalities
 from ._craft import craft_adversarial, resolve_perturbers
 from ._ibp import make_interval_bound_loss
 from ._in_loop import in_loop_image_perturber, make_batch_attack
+from ._trades import TradesLoss
 
 __all__ = [
     "HOOKS",
+    "IN_LOOP_ATTACKS",
     "METHODS",
     "METHOD_PARAMS",
     "Seeder",
@@ -59,9 +61,16 @@ def _interval_bound_loss(wrapper, image_p, text_p, X, modalities):
     return make_interval_bound_loss(image_p, text_p, X, modalities, weight, ramp)
 
 
+def _trades_loss(wrapper, image_p, text_p, X, modalities):
+    attack = make_batch_attack(image_p, text_p, X, modalities, 1.0)
+    return TradesLoss(attack, wrapper.trades_beta)
+
+
 #: the methods that train once through the classifier's training hook: name -> the factory
 #: ``(wrapper, image_perturber, text_perturber, X, modalities) -> hook`` of their hook
-HOOKS = {"in_loop": _batch_attack, "ibp": _interval_bound_loss}
+HOOKS = {"in_loop": _batch_attack, "ibp": _interval_bound_loss, "trades": _trades_loss}
+#: the methods whose attack runs in the training loop (default image attack: a random start)
+IN_LOOP_ATTACKS = ("in_loop", "trades")
 #: every method of the wrapper
 METHODS = ("algorithm1", *HOOKS)
 
@@ -72,6 +81,7 @@ METHOD_PARAMS = {
     "attack_accuracy": (("algorithm1",), False),
     "adversarial_weight": (("in_loop", "ibp"), 0.5),
     "ramp_epochs": (("ibp",), 10),
+    "trades_beta": (("trades",), 6.0),
 }
 
 
@@ -210,7 +220,7 @@ def fit_with_hook(wrapper, X, y, seed):
     # 1.25 eps); evaluation's default stays the paper's FGSM
     image_template = wrapper.image_perturber
     is_default = isinstance(image_template, str) and image_template == _DEFAULT
-    if wrapper.method == "in_loop" and is_default:
+    if wrapper.method in IN_LOOP_ATTACKS and is_default:
         image_template = in_loop_image_perturber()
     image_t, text_t = resolve_perturbers(image_template, wrapper.text_perturber, name)
     image_p, text_p = seed(image_t), seed(text_t)

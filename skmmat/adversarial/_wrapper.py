@@ -60,7 +60,8 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
 
     Some parameters belong to one method: ``n_rounds``, ``warm_start`` and
     ``attack_accuracy`` to ``"algorithm1"``, ``adversarial_weight`` to
-    ``"in_loop"`` and ``"ibp"``, ``ramp_epochs`` to ``"ibp"``. Setting one
+    ``"in_loop"`` and ``"ibp"``, ``ramp_epochs`` to ``"ibp"``, ``trades_beta``
+    to ``"trades"``. Setting one
     away from its default for another method raises a ValueError at fit.
 
     Perturbers act at training time only: ``predict``, ``predict_proba`` and
@@ -97,7 +98,7 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
         reproducible. None leaves the inner estimators' own seeds alone.
     verbose : int, default=0
         ``> 0`` prints one line per round.
-    method : {"algorithm1", "in_loop", "ibp"}, default="algorithm1"
+    method : {"algorithm1", "in_loop", "ibp", "trades"}, default="algorithm1"
         ``"algorithm1"`` is the paper's procedure above. ``"in_loop"`` trains
         once and attacks every training batch against the weights of that
         step (Madry et al., 2018), through the classifier's ``batch_attack``
@@ -113,8 +114,11 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
         :func:`skmmat.metrics.certify` reads it (images: ``eps`` and
         ``clip``; texts: each word's box over its candidate set,
         ``n_candidates`` and ``max_distance``), both through the
-        perturbers' :class:`~skmmat.adversarial.ThreatModel`. The greedy
-        text search is for evaluation.
+        perturbers' :class:`~skmmat.adversarial.ThreatModel`. ``"trades"``
+        attacks every batch as ``"in_loop"`` does and minimises the clean
+        loss plus ``trades_beta`` times the KL divergence between the clean
+        and the adversarial predictions (TRADES, Zhang et al., 2019). The
+        greedy text search is for evaluation.
     adversarial_weight : float in [0, 1], default=0.5
         ``method="in_loop"`` and ``"ibp"`` only. With ``"in_loop"``, each step minimises
         ``(1 - adversarial_weight) * clean loss + adversarial_weight *
@@ -140,6 +144,9 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
         (about 2 % of an MMAT fit of 4 epochs), which Algorithm 1 does not
         need, so it is off by default, as scikit-learn's
         ``return_train_score`` is; None is recorded then.
+    trades_beta : float >= 0, default=6.0
+        ``method="trades"`` only: the weight of the divergence term (6 in
+        Zhang et al., 2019); 0 is plain training.
 
     Attributes
     ----------
@@ -187,6 +194,7 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
         "method": [StrOptions(set(METHODS))],
         "adversarial_weight": [Interval(Real, 0, 1, closed="both")],
         "ramp_epochs": [Interval(Integral, 0, None, closed="left")],
+        "trades_beta": [Interval(Real, 0, None, closed="left")],
         "attack_accuracy": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -205,6 +213,7 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
         adversarial_weight=0.5,
         ramp_epochs=10,
         attack_accuracy=False,
+        trades_beta=6.0,
     ):
         self.estimator = estimator
         self.image_perturber = image_perturber
@@ -217,6 +226,7 @@ class AdversarialAugmentationWrapper(MetaEstimatorMixin, ClassifierMixin, BaseEs
         self.adversarial_weight = adversarial_weight
         self.ramp_epochs = ramp_epochs
         self.attack_accuracy = attack_accuracy
+        self.trades_beta = trades_beta
 
     def fit(self, X, y):
         """Run Algorithm 1.

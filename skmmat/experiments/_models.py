@@ -6,7 +6,7 @@ from sklearn.pipeline import Pipeline
 
 from ..adversarial import AdversarialAugmentationWrapper, FGSMPerturber, WordSubstitutionPerturber
 from ..adversarial._in_loop import in_loop_image_perturber
-from ..adversarial._methods import METHODS
+from ..adversarial._methods import IN_LOOP_ATTACKS, METHODS
 from ..models import MultiModalCNNClassifier
 from ..preprocessing import GloveSequencer, ImageResizer
 
@@ -64,14 +64,16 @@ def make_table1_model(
         current model instead of training a new one. With ``n_rounds > 1``
         this is what buys robustness against a white-box attacker (see
         :class:`~skmmat.AdversarialAugmentationWrapper`).
-    method : {"algorithm1", "in_loop", "ibp"}, default="algorithm1"
+    method : {"algorithm1", "in_loop", "ibp", "trades"}, default="algorithm1"
         How the ``_adv`` models and MMAT are trained, the wrapper's
         ``method``: the paper's Algorithm 1; in-loop adversarial training
         (every batch attacked against the current weights: images by one
         FGSM step of 1.25 ``eps`` from a random start, texts by Eq. 2); or
         certified training (interval bounds over the ``eps`` ball and each
         word's 10 candidates, the box ramped over the wrapper's default
-        ``ramp_epochs``). Unused by the plain models.
+        ``ramp_epochs``); or TRADES (the in-loop attack, the clean loss plus
+        6 times the divergence between clean and adversarial predictions).
+        Unused by the plain models.
     random_state : int, optional
         Seed of the classifier (and of the wrapper for adversarial models).
     image_size : tuple of int, default=(64, 64)
@@ -105,7 +107,7 @@ def make_table1_model(
     if adversarial:
         # in the loop, the wrapper's own default image attack at this eps
         image_perturber = (
-            in_loop_image_perturber(eps) if method == "in_loop" else FGSMPerturber(eps=eps)
+            in_loop_image_perturber(eps) if method in IN_LOOP_ATTACKS else FGSMPerturber(eps=eps)
         )
         model = AdversarialAugmentationWrapper(
             clf,
