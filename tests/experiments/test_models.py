@@ -67,10 +67,10 @@ def test_in_loop_mmat_is_the_wrappers_own_in_loop_training(tiny_params):
 
 
 def test_every_robust_training_is_reachable():
-    for method in ("algorithm1", "in_loop", "ibp"):
+    for method in ("algorithm1", "in_loop", "ibp", "trades"):
         wrapper = make_table1_model("text_cnn_adv", method=method, preprocessing=False)
         assert wrapper.method == method
     with pytest.raises(
-        ValueError, match=r"method must be one of \['algorithm1', 'in_loop', 'ibp'\]"
+        ValueError, match=r"method must be one of \['algorithm1', 'in_loop', 'ibp', 'trades'\]"
     ):
         make_table1_model("text_cnn_adv", method="free")
