@@ -56,7 +56,9 @@ PRETRAINED_FIGURES = {
     "frozen_encoder_mmn_fit_over_mmn_fit_32px",
 }
 REAL_FILE_FIGURES = DECODING_FIGURES | {"raw_jpeg_to_label_pretrained_32px"}
-FIGURES |= REAL_FILE_FIGURES | PRETRAINED_FIGURES
+#: figure 10: signed model files
+SIGNING_FIGURES = {"signed_save_over_save", "verified_load_over_load"}
+FIGURES |= REAL_FILE_FIGURES | PRETRAINED_FIGURES | SIGNING_FIGURES
 _DATA = Path(os.environ.get("SKMMAT_CRISISMMD") or SCRIPT.parents[2] / "shared/data/crisismmd")
 _CALIFORNIA_IMAGES = _DATA / "data_image" / "california_wildfires"
 
@@ -294,6 +296,8 @@ def test_threat_model_smoke(crisismmd_root, tmp_path):
         "Algorithm 1",
         "Algorithm 1, 3 warm rounds",
         "in-loop",
+        "certified (IBP)",
+        "TRADES, 3 steps",
     ]
     for res in record["models"].values():
         acc = {a: res[a]["accuracy"] for a in res if a != "fit_s"}
@@ -372,6 +376,7 @@ def test_threat_model_images_smoke(crisismmd_root, tmp_path):
     out, md = tmp_path / "tmi.json", tmp_path / "tmi.md"
     args = ["--images", "--data", str(crisismmd_root), "--seeds", "1", "--epochs", "1"]
     args += ["--restarts", "1", "--rows", "300", "--class-weight", "balanced"]
+    args += ["--trainings", "plain", "algorithm1", "warm3", "in_loop"]  # the text smoke runs all
     args += ["--json", str(out), "--markdown", str(md)]
     _run_checkout_script(THREAT_MODEL, args, timeout=1800)
     payload = json.loads(out.read_text())

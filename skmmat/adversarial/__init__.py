@@ -1,4 +1,10 @@
-"""Adversarial examples (Equations 1 and 2), adversarial training (Algorithm 1), interval bounds."""
+"""The threat model, adversarial examples (Equations 1 and 2), robust training, interval bounds.
+
+:class:`ThreatModel` says what an attacker may change; the perturbers craft
+adversarial examples within it; :class:`~skmmat.AdversarialAugmentationWrapper`
+trains against them (Algorithm 1, in-loop, TRADES, certified training); and
+:func:`margin_bounds` bounds a network over its boxes.
+"""
 
 from ._base import BasePerturber, estimator_modalities
 from ._bounds import check_boundable, margin_bounds
