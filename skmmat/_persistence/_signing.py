@@ -21,6 +21,7 @@ import json
 import os
 import sys
 from collections.abc import Iterable
+from pathlib import Path
 
 __all__ = [
     "PASSWORD_ENV",
@@ -297,8 +298,6 @@ def generate_key_pair(folder, *, password=None, name="skmmat_ed25519"):
     -------
     private_path, public_path : pathlib.Path
     """
-    from pathlib import Path
-
     ed25519, serialization, _ = _crypto()
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

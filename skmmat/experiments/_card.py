@@ -7,7 +7,24 @@ import numpy as np
 from ..metrics import adversarial_predictions, prediction_scores
 from ._attacks import STRONGEST_BUDGET, strongest_attacks
 
-__all__ = ["attack_entry", "evaluation_card", "measure_for_card", "threat_model", "worst_case"]
+__all__ = [
+    "attack_entry",
+    "attacked_scores",
+    "evaluation_card",
+    "measure_for_card",
+    "threat_model",
+    "worst_case",
+]
+
+
+def attacked_scores(model, X, y, **attack):
+    """(accuracy, macro-F1) on one set of adversarial examples, crafted and predicted once.
+
+    ``attack``: the keywords of :func:`~skmmat.metrics.adversarial_predictions`.
+    """
+    y_pred, _ = adversarial_predictions(model, X, y, **attack)
+    scores = prediction_scores(y, y_pred)
+    return scores["accuracy"], scores["macro_f1"]
 
 
 def attack_entry(scores, attack):
@@ -92,10 +109,8 @@ def measure_for_card(
         max_substitutions=max_substitutions,
         random_state=random_state,
     )
-    y_adv, _ = adversarial_predictions(model, X_test, y_test, attacks=list(attacks.values()))
-    worst = prediction_scores(y_test, y_adv)
-    scores = (worst["accuracy"], worst["macro_f1"])
-    attacked = {"strongest": attack_entry(scores, worst_case(attacks))}
+    worst = attacked_scores(model, X_test, y_test, attacks=list(attacks.values()))
+    attacked = {"strongest": attack_entry(worst, worst_case(attacks))}
     return evaluation_card(
         len(y_test), clean, attacked, threat_model(eps, threshold, vectors, max_substitutions)
     )

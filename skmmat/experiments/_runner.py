@@ -10,10 +10,10 @@ from sklearn.pipeline import Pipeline
 from tqdm.auto import tqdm
 
 from ..adversarial import FGSMPerturber, WordSubstitutionPerturber
-from ..metrics import adversarial_predictions, prediction_scores
+from ..metrics import prediction_scores
 from ..preprocessing import GloveSequencer, ImageResizer
 from ._attacks import STRONGEST_BUDGET, strongest_attacks
-from ._card import attack_entry, evaluation_card, threat_model, worst_case
+from ._card import attack_entry, attacked_scores, evaluation_card, threat_model, worst_case
 from ._models import PLAIN_COUNTERPART, TABLE1_MODELS, check_name, make_table1_model
 
 __all__ = ["Table1Result", "run_table1"]
@@ -212,14 +212,14 @@ def run_table1(
                 continue
             bar.set_postfix_str(f"attacking {TABLE1_MODELS[name][2]}")
             clean = prediction_scores(y_test, model.predict(Xte))
-            white_box = _attacked(model, Xte, y_test, **training_attack)
+            white_box = attacked_scores(model, Xte, y_test, **training_attack)
             transfer = white_box
             if name in PLAIN_COUNTERPART:
                 against = fitted[PLAIN_COUNTERPART[name]]
-                transfer = _attacked(model, Xte, y_test, **training_attack, against=against)
+                transfer = attacked_scores(model, Xte, y_test, **training_attack, against=against)
             pgd_scores = (None, None)
             if pgd:
-                pgd_scores = _attacked(
+                pgd_scores = attacked_scores(
                     model, Xte, y_test, image_perturber=pgd_p, text_perturber=text_p
                 )
             worst = (None, None)
@@ -231,7 +231,7 @@ def run_table1(
                     vectors=vectors,
                     random_state=model_params.get("random_state"),
                 )
-                worst = _attacked(model, Xte, y_test, attacks=list(attacks.values()))
+                worst = attacked_scores(model, Xte, y_test, attacks=list(attacks.values()))
             entry = attack_entry
             attacked = {"white_box": entry(white_box, f"FGSM eps {eps} and Eq. 2, white-box")}
             if name in PLAIN_COUNTERPART:
@@ -267,13 +267,3 @@ def run_table1(
         bar.close()
     results = {name: results[name] for name in models}
     return (results, Xte) if return_test_frame else results
-
-
-def _attacked(model, X, y, **attack):
-    """(accuracy, macro-F1) on one set of adversarial examples, crafted and predicted once.
-
-    ``attack``: the keywords of :func:`~skmmat.metrics.adversarial_predictions`.
-    """
-    y_pred, _ = adversarial_predictions(model, X, y, **attack)
-    scores = prediction_scores(y, y_pred)
-    return scores["accuracy"], scores["macro_f1"]
