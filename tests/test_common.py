@@ -1,4 +1,4 @@
-"""scikit-learn's common checks for the six public classes, and their DataFrame versions.
+"""scikit-learn's common checks for the public estimators, and their DataFrame versions.
 
 scikit-learn's :func:`~sklearn.utils.estimator_checks.parametrize_with_checks`
 yields no check at all for an estimator whose tags say it does not take a
@@ -32,6 +32,7 @@ from skmmat import (
     WordSubstitutionPerturber,
     make_crisis_tweets,
 )
+from skmmat.adversarial import RandomizedSmoothingClassifier
 
 TINY = {
     "hidden_units": 8,
@@ -102,6 +103,7 @@ def _with_array_tag(cls):
         _with_array_tag(GloveSequencer)(),
         _with_array_tag(FGSMPerturber)(),
         _with_array_tag(WordSubstitutionPerturber)(algorithm="exact"),
+        _with_array_tag(RandomizedSmoothingClassifier)(MultiModalCNNClassifier(**TINY)),
     ],
     expected_failed_checks=expected_failed_checks,
 )
@@ -139,6 +141,14 @@ CASES = {
     "FGSMPerturber": lambda target: FGSMPerturber(target),
     "WordSubstitutionPerturber": lambda target: WordSubstitutionPerturber(
         target, algorithm="exact"
+    ),
+    "RandomizedSmoothingClassifier": lambda target: RandomizedSmoothingClassifier(
+        MultiModalCNNClassifier(**TINY),
+        WordSubstitutionPerturber(algorithm="exact", max_substitutions=1),
+        n_samples=5,
+        n_samples_certify=10,
+        n_copies=1,
+        random_state=0,
     ),
 }
 

@@ -9,7 +9,12 @@ import numpy as np
 import torch
 from sklearn.pipeline import Pipeline
 
-from ..adversarial import AdversarialAugmentationWrapper, FGSMPerturber, WordSubstitutionPerturber
+from ..adversarial import (
+    AdversarialAugmentationWrapper,
+    FGSMPerturber,
+    RandomizedSmoothingClassifier,
+    WordSubstitutionPerturber,
+)
 from ..models import MultiModalCNNClassifier
 from ..preprocessing import GloveSequencer, ImageResizer
 
@@ -38,6 +43,7 @@ def registry():
         PIPELINE: Pipeline,
         "skmmat.MultiModalCNNClassifier": MultiModalCNNClassifier,
         "skmmat.AdversarialAugmentationWrapper": AdversarialAugmentationWrapper,
+        "skmmat.adversarial.RandomizedSmoothingClassifier": RandomizedSmoothingClassifier,
         "skmmat.ImageResizer": ImageResizer,
         "skmmat.GloveSequencer": GloveSequencer,
         "skmmat.FGSMPerturber": FGSMPerturber,

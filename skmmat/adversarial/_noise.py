@@ -1,0 +1,184 @@
+"""The random word noise of randomized smoothing, and how far an attack moves it.
+
+A noise draws, for each in-vocabulary word of a tweet, a random replacement
+(a table row, or -1 for a masked word); :meth:`shift` bounds the total
+variation distance between the noise around a tweet and the noise around any
+tweet the threat model lets an attacker reach from it. Randomized smoothing
+(:class:`~skmmat.adversarial.RandomizedSmoothingClassifier`) certifies with
+that bound: the share of noisy copies voting for a class moves by at most
+the distance.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import gammaln
+
+from ..embeddings import nearest_neighbors
+
+__all__ = ["MaskNoise", "SubstitutionNoise"]
+
+
+class SubstitutionNoise:
+    """Each word replaced by a uniform draw from its noise set (SAFER, Ye et al., 2020).
+
+    A word's noise set is the word and its ``n_neighbors`` nearest words in
+    the table. A substitution ``w -> w'`` moves that position's noise by
+    ``1 - |N(w) & N(w')| / max(|N(w)|, |N(w')|)`` in total variation, and the
+    noises of the positions are independent, so a tweet whose ``R`` worst
+    positions are changed moves by at most ``1 - prod`` of their overlaps.
+
+    Parameters
+    ----------
+    threat : ThreatModel
+        The table, the neighbour search and the attacker's candidate sets.
+    n_neighbors : int
+        Size of each noise set, the word itself excluded.
+    """
+
+    name = "substitute"
+
+    def __init__(self, threat, n_neighbors):
+        self.threat = threat
+        self.n_neighbors = int(n_neighbors)
+        self._sets = {}
+
+    def noise_sets(self, rows):
+        """The noise set of each table row, as an array of shape (len(rows), n_neighbors + 1)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        missing = np.setdiff1d(np.unique(rows), np.fromiter(self._sets, np.int64, len(self._sets)))
+        if missing.size:
+            threat = self.threat
+            found, _ = nearest_neighbors(
+                threat.vectors,
+                missing,
+                self.n_neighbors,
+                metric=threat.metric,
+                algorithm=threat.algorithm,
+                n_jobs=threat.n_jobs,
+            )
+            for row, near in zip(missing.tolist(), found, strict=True):
+                self._sets[row] = np.concatenate([[row], near]).astype(np.int64)
+        width = self.n_neighbors + 1
+        out = np.empty((len(rows), width), dtype=np.int64)
+        for i, row in enumerate(rows.tolist()):
+            out[i] = self._sets[row]
+        return out
+
+    def sample(self, rows, rng, n):
+        """``n`` noisy copies of one tweet's rows (shape ``(n, n_words)``; -1 stays -1)."""
+        words = np.flatnonzero(rows >= 0)
+        out = np.repeat(rows[None, :], n, axis=0)
+        if words.size:
+            sets = self.noise_sets(rows[words])
+            pick = rng.integers(0, sets.shape[1], size=(n, words.size))
+            out[:, words] = sets[np.arange(words.size), pick]
+        return out
+
+    def position_overlaps(self, rows, sets):
+        """Each position's smallest noise overlap with a candidate the attacker may pick.
+
+        Parameters
+        ----------
+        rows : ndarray of int64 of shape (n, n_words)
+            Table rows, -1 where there is no word.
+        sets : CandidateSets
+            The attacker's candidate sets of the rows' words.
+
+        Returns
+        -------
+        overlaps : ndarray of float64 of shape (n, n_words)
+            1 where the position cannot change.
+        """
+        out = np.ones(rows.shape, dtype=np.float64)
+        words = np.unique(rows[rows >= 0])
+        if not words.size:
+            return out
+        cand, allowed = sets.of(words)
+        own = self.noise_sets(words)
+        theirs = self.noise_sets(cand.ravel()).reshape(*cand.shape, -1)
+        width = own.shape[1]
+        shared = np.empty(cand.shape, dtype=np.int64)
+        for start in range(0, len(words), 256):  # bounds the (words, candidates, W, W) test
+            part = slice(start, start + 256)
+            same = own[part, None, :, None] == theirs[part, :, None, :]
+            shared[part] = same.any(axis=3).sum(axis=2)
+        ratio = np.where(allowed, shared / width, 1.0).min(axis=1)
+        lookup = dict(zip(words.tolist(), ratio.tolist(), strict=True))
+        mask = rows >= 0
+        out[mask] = [lookup[r] for r in rows[mask].tolist()]
+        return out
+
+    def shift(self, rows, sets, budget):
+        """The total variation bound of each tweet, when ``budget`` words may change.
+
+        Returns
+        -------
+        shift : ndarray of float64 of shape (n,)
+        """
+        overlaps = np.sort(self.position_overlaps(rows, sets), axis=1)
+        out = np.empty(len(rows))
+        for i, (row, b) in enumerate(zip(overlaps, budget, strict=True)):
+            out[i] = 1.0 - float(np.prod(row[: int(b)]))
+        return out
+
+
+class MaskNoise:
+    """Only a random ``keep_rate`` share of the words kept, the others masked.
+
+    Each tweet keeps ``max(1, round(keep_rate * n))`` of its ``n``
+    in-vocabulary words, drawn uniformly without replacement; a masked word
+    is a zero vector (as padding) or, in raw text, left out. A change of
+    ``R`` words moves the noise by at most the chance that a kept word is
+    one of them: ``1 - C(n - R, k) / C(n, k)``, whatever the new words
+    are (Zeng et al., 2023, RanMASK).
+
+    Parameters
+    ----------
+    keep_rate : float in (0, 1]
+    """
+
+    name = "mask"
+
+    def __init__(self, keep_rate):
+        self.keep_rate = float(keep_rate)
+
+    def kept(self, n_words):
+        """Words kept of tweets with ``n_words`` in-vocabulary words."""
+        n_words = np.asarray(n_words)
+        return np.maximum(1, np.floor(self.keep_rate * n_words + 0.5)).astype(np.int64)
+
+    def sample(self, rows, rng, n):
+        """``n`` noisy copies of one tweet's rows (shape ``(n, n_words)``; masked: -1)."""
+        words = np.flatnonzero(rows >= 0)
+        out = np.repeat(rows[None, :], n, axis=0)
+        if words.size:
+            k = int(self.kept(words.size))
+            rank = rng.random((n, words.size)).argsort(axis=1).argsort(axis=1)
+            block = out[:, words]
+            block[rank >= k] = -1
+            out[:, words] = block
+        return out
+
+    def shift(self, rows, sets, budget):
+        """The total variation bound of each tweet, when ``budget`` words may change."""
+        n = (rows >= 0).sum(axis=1)
+        changeable = np.zeros(len(rows), dtype=np.int64)
+        words = np.unique(rows[rows >= 0])
+        if words.size:
+            _, allowed = sets.of(words)
+            can = dict(zip(words.tolist(), allowed.any(axis=1).tolist(), strict=True))
+            for i, row in enumerate(rows):
+                changeable[i] = sum(can[r] for r in row[row >= 0].tolist())
+        r = np.minimum(np.asarray(budget, dtype=np.int64), changeable)
+        k = self.kept(n)
+        out = np.zeros(len(rows))
+        moved = r > 0
+        # C(n - r, k) / C(n, k), in logs; zero when fewer than k words stay unchanged
+        stay = n - r >= k
+        log_ratio = (
+            gammaln(n - r + 1) - gammaln(n - r - k + 1) - gammaln(n + 1) + gammaln(n - k + 1)
+        )
+        ratio = np.where(stay, np.exp(np.where(stay, log_ratio, 0.0)), 0.0)
+        out[moved] = 1.0 - ratio[moved]
+        return out
