@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from sklearn.pipeline import Pipeline
 
-from ..adversarial import AdversarialAugmentationWrapper, FGSMPerturber, WordSubstitutionPerturber
+from ..adversarial import (
+    AdversarialAugmentationWrapper,
+    FGSMPerturber,
+    RandomizedSmoothingClassifier,
+    WordSubstitutionPerturber,
+)
 from ..adversarial._in_loop import in_loop_image_perturber
 from ..adversarial._methods import IN_LOOP_ATTACKS, METHODS
 from ..models import MultiModalCNNClassifier
 from ..preprocessing import GloveSequencer, ImageResizer
+from ._attacks import STRONGEST_BUDGET
 
 __all__ = ["PLAIN_COUNTERPART", "TABLE1_MODELS", "make_table1_model"]
 
@@ -21,6 +27,9 @@ TABLE1_MODELS = {
     "mmn": (("image", "text"), False, "MMN"),
     "mmat": (("image", "text"), True, "MMAT"),
 }
+
+#: the robust trainings of the ``_adv`` models and MMAT: the wrapper's methods and smoothing
+TRAININGS = (*METHODS, "smoothing")
 
 #: the plain model each adversarially trained one is compared with
 PLAIN_COUNTERPART = {"visual_cnn_adv": "visual_cnn", "text_cnn_adv": "text_cnn", "mmat": "mmn"}
@@ -64,8 +73,8 @@ def make_table1_model(
         current model instead of training a new one. With ``n_rounds > 1``
         this is what buys robustness against a white-box attacker (see
         :class:`~skmmat.AdversarialAugmentationWrapper`).
-    method : {"algorithm1", "in_loop", "ibp", "trades"}, default="algorithm1"
-        How the ``_adv`` models and MMAT are trained, the wrapper's
+    method : {"algorithm1", "in_loop", "ibp", "trades", "smoothing"}, default="algorithm1"
+        How the ``_adv`` models and MMAT are made robust. The wrapper's
         ``method``: the paper's Algorithm 1; in-loop adversarial training
         (every batch attacked against the current weights: images by one
         FGSM step of 1.25 ``eps`` from a random start, texts by Eq. 2); or
@@ -73,6 +82,10 @@ def make_table1_model(
         word's 10 candidates, the box ramped over the wrapper's default
         ``ramp_epochs``); or TRADES (the in-loop attack, the clean loss plus
         6 times the divergence between clean and adversarial predictions).
+        Or ``"smoothing"``: a
+        :class:`~skmmat.adversarial.RandomizedSmoothingClassifier` of the
+        classifier with its defaults, certified against the strongest
+        attacks' budget of 3 words (text models only).
         Unused by the plain models.
     random_state : int, optional
         Seed of the classifier (and of the wrapper for adversarial models).
@@ -98,13 +111,26 @@ def make_table1_model(
     'adversarialaugmentationwrapper'
     """
     modalities, adversarial, _ = check_name(name)
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}.")
+    if method not in TRAININGS:
+        raise ValueError(f"method must be one of {list(TRAININGS)}, got {method!r}.")
     clf = MultiModalCNNClassifier(
         modalities=modalities, random_state=random_state, **classifier_params
     )
     model = clf
-    if adversarial:
+    if adversarial and method == "smoothing":
+        if "text" not in modalities or n_rounds != 1 or warm_start:
+            raise ValueError(
+                "method='smoothing' smooths the text of text_cnn_adv or mmat, in one fit: "
+                f"got {name!r} with n_rounds={n_rounds!r}, warm_start={warm_start!r}."
+            )
+        model = RandomizedSmoothingClassifier(
+            clf,
+            WordSubstitutionPerturber(
+                vectors=vectors, eps=eps, threshold=threshold, max_substitutions=STRONGEST_BUDGET
+            ),
+            random_state=random_state,
+        )
+    elif adversarial:
         # in the loop, the wrapper's own default image attack at this eps
         image_perturber = (
             in_loop_image_perturber(eps) if method in IN_LOOP_ATTACKS else FGSMPerturber(eps=eps)

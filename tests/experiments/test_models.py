@@ -10,6 +10,7 @@ from skmmat import (
     MultiModalCNNClassifier,
     make_crisis_tweets,
 )
+from skmmat.adversarial import RandomizedSmoothingClassifier
 from skmmat.experiments import TABLE1_MODELS, make_table1_model
 
 
@@ -70,7 +71,16 @@ def test_every_robust_training_is_reachable():
     for method in ("algorithm1", "in_loop", "ibp", "trades"):
         wrapper = make_table1_model("text_cnn_adv", method=method, preprocessing=False)
         assert wrapper.method == method
+    smoothed = make_table1_model("mmat", method="smoothing", preprocessing=False, random_state=3)
+    assert isinstance(smoothed, RandomizedSmoothingClassifier)
+    assert smoothed.text_perturber.max_substitutions == 3 and smoothed.random_state == 3
+    assert smoothed.estimator.modalities == ("image", "text")
+    with pytest.raises(ValueError, match="smooths the text of text_cnn_adv or mmat"):
+        make_table1_model("visual_cnn_adv", method="smoothing")
+    with pytest.raises(ValueError, match="n_rounds=2"):
+        make_table1_model("text_cnn_adv", method="smoothing", n_rounds=2)
     with pytest.raises(
-        ValueError, match=r"method must be one of \['algorithm1', 'in_loop', 'ibp', 'trades'\]"
+        ValueError,
+        match=r"method must be one of \['algorithm1', 'in_loop', 'ibp', 'trades', 'smoothing'\]",
     ):
         make_table1_model("text_cnn_adv", method="free")
