@@ -85,7 +85,8 @@ def make_table1_model(
         Or ``"smoothing"``: a
         :class:`~skmmat.adversarial.RandomizedSmoothingClassifier` of the
         classifier with its defaults, certified against the strongest
-        attacks' budget of 3 words (text models only).
+        attacks' budget of 3 words (text models only); the classifier
+        evaluates 256 rows per pass unless ``eval_batch_size`` is given.
         Unused by the plain models.
     random_state : int, optional
         Seed of the classifier (and of the wrapper for adversarial models).
@@ -123,6 +124,8 @@ def make_table1_model(
                 "method='smoothing' smooths the text of text_cnn_adv or mmat, in one fit: "
                 f"got {name!r} with n_rounds={n_rounds!r}, warm_start={warm_start!r}."
             )
+        if "eval_batch_size" not in classifier_params:
+            clf.set_params(eval_batch_size=256)  # a vote runs it on 100 copies of each tweet
         model = RandomizedSmoothingClassifier(
             clf,
             WordSubstitutionPerturber(
