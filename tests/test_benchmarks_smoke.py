@@ -60,7 +60,14 @@ PRETRAINED_FIGURES = {
 REAL_FILE_FIGURES = DECODING_FIGURES | {"raw_jpeg_to_label_pretrained_32px"}
 #: figure 10: signed model files
 SIGNING_FIGURES = {"signed_save_over_save", "verified_load_over_load"}
-FIGURES |= REAL_FILE_FIGURES | PRETRAINED_FIGURES | SIGNING_FIGURES
+#: figure 11: robust text training and smoothed prediction
+ROBUST_TEXT_FIGURES = {
+    "trades_fit_over_text_cnn_fit",
+    "smoothing_fit_over_text_cnn_fit",
+    "smoothed_predict_over_predict",
+    "smoothed_certify_over_predict",
+}
+FIGURES |= REAL_FILE_FIGURES | PRETRAINED_FIGURES | SIGNING_FIGURES | ROBUST_TEXT_FIGURES
 _DATA = Path(os.environ.get("SKMMAT_CRISISMMD") or SCRIPT.parents[2] / "shared/data/crisismmd")
 _CALIFORNIA_IMAGES = _DATA / "data_image" / "california_wildfires"
 
