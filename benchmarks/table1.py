@@ -46,7 +46,7 @@ accuracy has its macro-F1 beside it.
 
 ``--method in_loop`` trains the ``_adv`` columns and MMAT in the loop
 (every batch attacked against the current weights) instead of by
-Algorithm 1; the in-loop models of issue 13 under the strongest attacks::
+Algorithm 1; the in-loop models under the strongest attacks::
 
     python benchmarks/table1.py --data <CrisisMMD v2.0 root> --seeds 5 --split tweets \
         --models text_cnn text_cnn_adv --method in_loop --strongest

@@ -228,3 +228,27 @@ def test_reexported_constants_show_their_own_comment(built_docs):
     assert "immutable sequence" not in html  # not tuple's own docstring
     api = (built_docs / "api.html").read_text(encoding="utf-8")
     assert "immutable sequence" not in api
+
+
+#: how the work went has no place in what users read: the tracker's issue numbers, "the issue"
+_PROCESS = re.compile(r"\bissues?\s*#?\d+|\bthe issue'?s?\b|\bno GPU was lent\b", re.IGNORECASE)
+
+
+def _user_facing_sources():
+    skip = {"_build", "generated", "auto_examples", "__pycache__"}
+    for pattern in ("docs/**/*.rst", "docs/examples/*.py", "skmmat/**/*.py", "benchmarks/**/*.py"):
+        for path in sorted(ROOT.glob(pattern)):
+            if not skip & set(path.relative_to(ROOT).parts):
+                yield path
+    yield from (ROOT / name for name in ("README.md", "benchmarks/README.md"))
+
+
+def test_no_issue_numbers_or_process_words_in_docs_readme_and_code():
+    found = [
+        f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
+        for path in _user_facing_sources()
+        if path.is_file()
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if _PROCESS.search(line)
+    ]
+    assert not found, "\n".join(found)

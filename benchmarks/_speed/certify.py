@@ -1,4 +1,4 @@
-"""Figure 8: certification of a test split over one prediction pass (issue 14)."""
+"""Figure 8: certification of a test split over one prediction pass."""
 
 from __future__ import annotations
 

@@ -45,7 +45,7 @@ def bench_mmat(cfg, details):
                 section=section,
             )
         )
-    # in-loop adversarial training (issue 13): one fit whose every batch is attacked
+    # in-loop adversarial training: one fit whose every batch is attacked
     epochs = cfg["mmat_epochs"]
     ratio, d = _mmat_over_mmn(X, y, epochs, cfg["mmat_repeats"], method="in_loop")
     details["mmat"]["in_loop_fit_over_mmn_fit"] = d
@@ -62,7 +62,7 @@ def bench_mmat(cfg, details):
             section=section,
         )
     )
-    # certified training (issue 14): one fit whose every batch is bounded, the box ramped
+    # certified training: one fit whose every batch is bounded, the box ramped
     # over the first half of the epochs
     ratio, d = _mmat_over_mmn(
         X, y, epochs, cfg["mmat_repeats"], method="ibp", ramp_epochs=max(1, epochs // 2)
