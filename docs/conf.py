@@ -227,9 +227,21 @@ def _add_results_page(app, docname, source):
         source[0] = source[0].replace(_RESULTS_AFTER, _RESULTS_AFTER + "   results\n", 1)
 
 
+# The estimators' pages show the methods they inherit from scikit-learn (predict, score,
+# fit_transform...) with scikit-learn's docstrings, whose :ref: labels point into
+# scikit-learn's own documentation: offline they are plain text.
+_SKLEARN_REF = re.compile(r":ref:`(?:([^`<]*?)\s*<[^`>]+>|([^`]+))`")
+
+
+def _inherited_sklearn_doc(app, what, name, obj, options, lines):
+    if what == "method" and getattr(obj, "__module__", "").startswith("sklearn."):
+        lines[:] = [_SKLEARN_REF.sub(lambda m: m.group(1) or m.group(2), line) for line in lines]
+
+
 def setup(app):
     app.connect("source-read", _add_results_page)
     app.connect("missing-reference", _resolve_reexports)
     app.connect("autodoc-skip-member", _skip_member)
     app.connect("autodoc-process-docstring", _reexported_constant_doc)
+    app.connect("autodoc-process-docstring", _inherited_sklearn_doc)
     app.add_directive("command-help", CommandHelp)

@@ -99,6 +99,25 @@ def test_api_pages_are_generated(built_docs):
     assert 'href="generated/skmmat.MultiModalCNNClassifier.html' in api
 
 
+def test_api_pages_show_the_inherited_methods_users_call(built_docs):
+    """predict, predict_proba, loss_gradient and score come from mixins; each page has them."""
+    pages = {
+        "skmmat.MultiModalCNNClassifier": ("predict", "predict_proba", "loss_gradient", "score"),
+        "skmmat.adversarial.RandomizedSmoothingClassifier": ("predict", "certify", "score"),
+        "skmmat.GloveSequencer": ("fit_transform", "transform"),
+    }
+    for name, methods in pages.items():
+        html = (built_docs / "generated" / f"{name}.html").read_text(encoding="utf-8")
+        for method in methods:
+            assert f'id="{name}.{method}"' in html, (name, method)
+        # the page's own references to its methods stay on the page
+        links = re.findall(r'href="[^"#]*#(skmmat[\w.]*)\.(?:predict|predict_proba)"', html)
+        assert set(links) <= {name}, (name, set(links))
+        assert links or "predict" not in methods, name
+    html = (built_docs / "generated" / "skmmat.MultiModalCNNClassifier.html").read_text()
+    assert 'id="skmmat.MultiModalCNNClassifier.set_params"' not in html  # BaseEstimator's
+
+
 def test_cli_page_shows_the_help_of_every_command(built_docs):
     html = (built_docs / "cli.html").read_text(encoding="utf-8")
     for command in ("demo", "table1", "train", "predict"):
