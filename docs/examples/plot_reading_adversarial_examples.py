@@ -99,8 +99,10 @@ for i in chosen:
 # Images and tweets, before and after
 # -----------------------------------
 # The perturbation is :math:`\pm 0.1` on every pixel and channel (shown amplified in the
-# third column); the substituted words are in red. As in the paper, the adversarial
-# tweet reads much like the original, yet the model changes its mind.
+# third column); the substituted words are in red. Unlike the paper's examples, the
+# adversarial tweet need not keep the original's meaning: Eq. 2 takes any of a word's 10
+# nearest GloVe neighbours that moves far enough along the gradient, whatever it means.
+# The model changes its mind all the same.
 
 
 def tweet_box(ax, words, changed, title, loc):
