@@ -376,6 +376,25 @@ def summarise(records):
     return summary
 
 
+def seeds_text(meta):
+    """ "5 seeds", or the seeds of each event where they differ."""
+    per_event = meta.get("seeds_per_event") or {}
+    if len(set(per_event.values())) > 1:
+        return "seeds per event: " + ", ".join(f"{e} {n}" for e, n in per_event.items())
+    return f"{meta['seeds']} seeds"
+
+
+def finished(task, records, pooled):
+    """Whether a task's records are already among ``records`` (``--resume``)."""
+    if pooled:
+        events, seed = task[1], task[2]
+        return all(any(r["event"] == e and r["seed"] == seed for r in records) for e in events)
+    event, seed, column = task[1], task[2], task[9]
+    return any(
+        r["event"] == event and r["seed"] == seed and r.get("column") == column for r in records
+    )
+
+
 def markdown(summary, meta):
     images = meta.get("images", False)
     settings = "balanced class weights" if meta["class_weight"] else "the paper settings"
@@ -399,8 +418,9 @@ def markdown(summary, meta):
     lines = [
         f"# {'Image' if images else 'Text'} robustness under the threat model",
         "",
-        f"Measured {meta['date']} with `{meta['command']}` ({meta['wall_s'] / 60:.1f} min; "
-        f"{meta['seeds']} seeds, 10 % test split by tweet, {settings}).",
+        f"Measured {meta['date']} with `{meta['command']}` ({meta['wall_s'] / 60:.1f} min"
+        f"{' for the tasks it resumed' if meta.get('resumed') else ''}; "
+        f"{seeds_text(meta)}, 10 % test split by tweet, {settings}).",
         "",
         "Accuracy / macro-F1 in %, mean ± std over seeds; `*n`: n seeds predicted one class. "
         "The greedy search queries the model only; the worst case counts a tweet as robust "
@@ -510,6 +530,11 @@ def parse_args(argv=None):
     parser.add_argument(
         "--from-json", type=Path, help="run nothing: summarise the records of an earlier run"
     )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the records already in --json and run only the tasks they lack",
+    )
     args = parser.parse_args(argv)
     if args.images and args.pooled:
         parser.error("--pooled trains the text part on every event; --images has one event")
@@ -561,6 +586,10 @@ def main(argv=None):
     if args.from_json:
         tasks = []
         records = json.loads(args.from_json.read_text())["records"]
+    elif args.resume and args.json and args.json.is_file():
+        records = json.loads(args.json.read_text())["records"]
+        tasks = [t for t in tasks if not finished(t, records, args.pooled)]
+        print(f"[threat_model] resuming: {len(records)} records kept, {len(tasks)} tasks left")
 
     def keep(result):  # written after every task, so an interrupted run keeps its records
         records.extend(result if isinstance(result, list) else [result])
@@ -581,6 +610,11 @@ def main(argv=None):
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "command": "python " + " ".join([os.path.relpath(__file__)] + (argv or sys.argv[1:])),
         "seeds": len({r["seed"] for r in records}),
+        "seeds_per_event": {
+            e: len({r["seed"] for r in records if r["event"] == e})
+            for e in dict.fromkeys(r["event"] for r in records)
+        },
+        "resumed": bool(args.resume),
         "class_weight": options.get("class_weight"),
         "training_options": options,
         "epochs": args.epochs,
