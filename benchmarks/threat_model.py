@@ -429,8 +429,9 @@ def markdown(summary, meta):
     if any("certified" in m for models in summary.values() for m in models.values()):
         lines[-1] += (
             " `certified`: the share of tweets whose right prediction is certified against "
-            "any 3 substituted words (each certificate at error rate 0.001), with macro-F1 "
-            "counting uncertified tweets as wrong; `*n` there: n seeds certified one class only."
+            "any 3 substituted words (each wrong with probability at most 0.002), with "
+            "macro-F1 counting uncertified tweets as wrong; `*n` there: n seeds certified "
+            "tweets of one class only, or none."
         )
     if images:
         lines[-1] += (
