@@ -99,15 +99,19 @@ html_show_sourcelink = False
 html_theme_options = {
     "navbar_align": "left",
     "show_toc_level": 2,
-    "secondary_sidebar_items": ["page-toc"],
+    # "On this page" goes in the left sidebar, so the article column keeps the width of a
+    # code block of ~95 characters on a 1280 px screen
+    "secondary_sidebar_items": [],
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version"],
     "navigation_with_keys": False,
     "header_links_before_dropdown": 7,
 }
 html_context = {"default_mode": "light"}
-# top-level pages have no section navigation: give their room to the text and code
-html_sidebars = {page: [] for page in ("index", "install", "quickstart", "cli", "api", "results")}
+# top-level pages have no section navigation, only their own contents; the landing page and
+# the results (whose opening findings link to every section) use the full width
+html_sidebars = {"**": ["sidebar-nav-bs", "page-toc"], "index": [], "results": []}
+html_sidebars.update({page: ["page-toc"] for page in ("install", "quickstart", "cli", "api")})
 
 
 # -- Cross-references to re-exported names -------------------------------------------

@@ -60,7 +60,13 @@ def build_parser():
     )
     table1.add_argument("--data", type=Path, required=True, help="CrisisMMD v2.0 root folder")
     table1.add_argument("--events", nargs="+", help="events (default: every annotation file)")
-    table1.add_argument("--models", nargs="+", choices=_table1_choices(), help="models to run")
+    table1.add_argument(
+        "--models",
+        nargs="+",
+        choices=_table1_choices(),
+        metavar="MODEL",
+        help=f"models to run, any of {', '.join(_table1_choices())} (default: all)",
+    )
     table1.add_argument("--test-size", type=float, default=0.1, help="test share (default: 0.1)")
     table1.add_argument(
         "--split",
