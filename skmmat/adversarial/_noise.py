@@ -14,8 +14,6 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import gammaln
 
-from ..embeddings import nearest_neighbors
-
 __all__ = ["MaskNoise", "SubstitutionNoise"]
 
 
@@ -48,15 +46,7 @@ class SubstitutionNoise:
         rows = np.asarray(rows, dtype=np.int64)
         missing = np.setdiff1d(np.unique(rows), np.fromiter(self._sets, np.int64, len(self._sets)))
         if missing.size:
-            threat = self.threat
-            found, _ = nearest_neighbors(
-                threat.vectors,
-                missing,
-                self.n_neighbors,
-                metric=threat.metric,
-                algorithm=threat.algorithm,
-                n_jobs=threat.n_jobs,
-            )
+            found, _ = self.threat.candidates(missing, self.n_neighbors)
             for row, near in zip(missing.tolist(), found, strict=True):
                 self._sets[row] = np.concatenate([[row], near]).astype(np.int64)
         width = self.n_neighbors + 1

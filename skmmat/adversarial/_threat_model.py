@@ -189,12 +189,32 @@ class ThreatModel:
         rows[~nonzero] = -1
         return rows
 
-    def candidates(self, rows):
-        """The ``n_candidates`` nearest words of some table rows and their distances."""
+    def candidates(self, rows, n_candidates=None):
+        """The nearest words of some table rows and their distances.
+
+        The neighbour search of the threat model (its table, ``metric``,
+        ``algorithm`` and ``n_jobs``), so that everything that reads a word's
+        neighbours, such as the noise sets of randomized smoothing, finds
+        the same ones.
+
+        Parameters
+        ----------
+        rows : array-like of int
+            Row numbers of words in the table.
+        n_candidates : int, optional
+            Neighbours per word, the word itself excluded; None is the
+            threat model's ``n_candidates``.
+
+        Returns
+        -------
+        indices : ndarray of int64 of shape (len(rows), n_candidates)
+            Row numbers of the neighbours, closest first.
+        distances : ndarray of float32 of shape (len(rows), n_candidates)
+        """
         return nearest_neighbors(
             self.vectors,
             rows,
-            self.n_candidates,
+            self.n_candidates if n_candidates is None else n_candidates,
             metric=self.metric,
             algorithm=self.algorithm,
             n_jobs=self.n_jobs,
