@@ -39,21 +39,48 @@ class SubstitutionNoise:
     def __init__(self, threat, n_neighbors):
         self.threat = threat
         self.n_neighbors = int(n_neighbors)
-        self._sets = {}
+        # the noise sets searched so far, one per line of _sets (its first _n_sets lines;
+        # the array doubles as it fills), and each table row's line in it (-1: not yet)
+        self._line = np.full(len(threat.vectors), -1, dtype=np.int64)
+        self._sets = np.empty((0, self.n_neighbors + 1), dtype=np.int64)
+        self._n_sets = 0
 
     def noise_sets(self, rows):
-        """The noise set of each table row, as an array of shape (len(rows), n_neighbors + 1)."""
+        """The noise set of each table row, as an array of shape (len(rows), n_neighbors + 1).
+
+        A row's set is searched the first time it is asked for (all new rows
+        of a call in one search) and looked up after that.
+        """
         rows = np.asarray(rows, dtype=np.int64)
-        missing = np.setdiff1d(np.unique(rows), np.fromiter(self._sets, np.int64, len(self._sets)))
-        if missing.size:
+        line = self._lines(rows)
+        new = line < 0
+        if new.any():
+            missing = np.unique(rows[new])  # out-of-table rows fail in the search, as before
             found, _ = self.threat.candidates(missing, self.n_neighbors)
-            for row, near in zip(missing.tolist(), found, strict=True):
-                self._sets[row] = np.concatenate([[row], near]).astype(np.int64)
-        width = self.n_neighbors + 1
-        out = np.empty((len(rows), width), dtype=np.int64)
-        for i, row in enumerate(rows.tolist()):
-            out[i] = self._sets[row]
+            self._store(missing, found)
+            line = self._line[rows]
+        return self._sets[line]
+
+    def _lines(self, rows):
+        """Each row's line in ``_sets``, -1 for rows not searched yet (or not in the table)."""
+        if not rows.size or (rows.min() >= 0 and rows.max() < len(self._line)):
+            return self._line[rows]
+        inside = (rows >= 0) & (rows < len(self._line))
+        out = np.full(rows.shape, -1, dtype=np.int64)
+        out[inside] = self._line[rows[inside]]
         return out
+
+    def _store(self, rows, neighbours):
+        """Keep the noise sets of new rows: each row followed by its neighbours."""
+        start, stop = self._n_sets, self._n_sets + len(rows)
+        if stop > len(self._sets):
+            grown = np.empty((max(stop, 2 * len(self._sets), 1024), self._sets.shape[1]), np.int64)
+            grown[:start] = self._sets[:start]
+            self._sets = grown
+        self._sets[start:stop, 0] = rows
+        self._sets[start:stop, 1:] = neighbours
+        self._line[rows] = np.arange(start, stop)
+        self._n_sets = stop
 
     def sample(self, rows, rng, n):
         """``n`` noisy copies of one tweet's rows (shape ``(n, n_words)``; -1 stays -1)."""
