@@ -253,7 +253,11 @@ class RandomizedSmoothingClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEst
         -------
         proba : ndarray of shape (n_samples, n_classes)
         """
-        return self._votes(X, self.n_samples, "predict") / self.n_samples
+        return self._predict_proba(X)
+
+    def _predict_proba(self, X, words=None):
+        """:meth:`predict_proba`, from the words of ``X`` when they are already read."""
+        return self._votes(X, self.n_samples, "predict", words) / self.n_samples
 
     def predict(self, X):
         """The class with the most votes (the first of tied classes)."""
@@ -333,13 +337,14 @@ class RandomizedSmoothingClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEst
             prediction is certified (the right one, when ``y`` is given).
         """
         check_is_fitted(self)
-        pred = self.predict(X)
+        words = self._query_words(X)  # read once: the vote, the certifying votes and the shift
+        pred = self.classes_[self._predict_proba(X, words).argmax(axis=1)]
         n = self.n_samples_certify
-        votes = self._votes(X, n, "certify")
+        votes = self._votes(X, n, "certify", words)
         top = np.searchsorted(self.classes_, pred)
         hits = votes[np.arange(len(pred)), top]
         lower = np.where(hits > 0, beta.ppf(self.alpha, hits, n - hits + 1), 0.0)
-        margins = lower - self.shift(X) - self._needed_share()
+        margins = lower - self._shift(words) - self._needed_share()
         if y is not None:
             y = as_label_array(y)
             if y.shape != pred.shape:
@@ -357,7 +362,11 @@ class RandomizedSmoothingClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEst
         shift : ndarray of float64 of shape (n_samples,)
         """
         check_is_fitted(self)
-        rows = pad_rows(self._words(X))
+        return self._shift(self._words(X))
+
+    def _shift(self, words):
+        """:meth:`shift`, from the words of the tweets."""
+        rows = pad_rows(words)
         threat = self.threat_model_
         sets = threat.candidate_sets(np.unique(rows[rows >= 0]))
         budget = threat.budget((rows >= 0).sum(axis=1))
@@ -373,14 +382,10 @@ class RandomizedSmoothingClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEst
         return float(ok[0]) if ok.size else np.inf
 
     # noise -------------------------------------------------------------------
-    def _votes(self, X, n, purpose):
-        check_is_fitted(self)
-        kind = input_kind(X, type(self).__name__)
-        if kind != self.input_kind_:
-            raise ValueError(
-                f"{type(self).__name__} was fitted on {self.input_kind_} input, got {kind}."
-            )
-        words = self._words(X)
+    def _votes(self, X, n, purpose, words=None):
+        """Each row's votes per class over ``n`` noisy copies (``words``: of ``X``, or None)."""
+        if words is None:
+            words = self._query_words(X)
         votes = np.zeros((len(words), len(self.classes_)), dtype=np.int64)
         for block in copy_blocks(len(words), n):
             rngs = query_rngs(words[block], self.noise_seed_, purpose)
@@ -390,6 +395,16 @@ class RandomizedSmoothingClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEst
             for c in range(len(self.classes_)):
                 votes[block, c] = (idx == c).sum(axis=1)
         return votes
+
+    def _query_words(self, X):
+        """The words of a query, once it is checked to be of the kind seen at fit."""
+        check_is_fitted(self)
+        kind = input_kind(X, type(self).__name__)
+        if kind != self.input_kind_:
+            raise ValueError(
+                f"{type(self).__name__} was fitted on {self.input_kind_} input, got {kind}."
+            )
+        return self._words(X)
 
     def _words(self, X):
         return read_words(X, self.input_kind_, self.threat_model_, type(self).__name__)
