@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from numbers import Integral, Real
 
 import numpy as np
@@ -34,6 +35,20 @@ def _estimator_has(name):
         return True
 
     return check
+
+
+@functools.lru_cache(maxsize=64)
+def _needed_vote_share(n, alpha):
+    """The least share (grid step 1e-4) at which a class loses a vote of n with chance <= alpha.
+
+    Cached: every :meth:`RandomizedSmoothingClassifier.certify` call asks for
+    it and the grid scan costs 5,001 binomial tail probabilities.
+    """
+    grid = np.linspace(0.5, 1.0, 5001)
+    # the class loses a vote of n when it gets at most half of it (ties go elsewhere)
+    lose = binom.cdf(n // 2, n, grid)
+    ok = grid[lose <= alpha]
+    return float(ok[0]) if ok.size else np.inf
 
 
 class RandomizedSmoothingClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
@@ -374,12 +389,7 @@ class RandomizedSmoothingClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEst
 
     def _needed_share(self):
         """The least share at which a vote of n_samples returns a class but with chance alpha."""
-        n = self.n_samples
-        grid = np.linspace(0.5, 1.0, 5001)
-        # the class loses a vote of n when it gets at most half of it (ties go elsewhere)
-        lose = binom.cdf(n // 2, n, grid)
-        ok = grid[lose <= self.alpha]
-        return float(ok[0]) if ok.size else np.inf
+        return _needed_vote_share(int(self.n_samples), float(self.alpha))
 
     # noise -------------------------------------------------------------------
     def _votes(self, X, n, purpose, words=None):
