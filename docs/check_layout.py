@@ -12,7 +12,7 @@ Each page is opened at two window widths, 1280 px (a laptop) and 390 px (a phone
 these are reported:
 
 * the page is wider than the window (the whole page scrolls sideways);
-* at 1280 px, a table, code block, figure or maths block that is wider than the article
+* at 1280 px, a table, code block, inline code, figure or formula that is wider than the article
   column, or that needs a scroll bar of its own to be read whole;
 * at 390 px, such an element that is cut off: wider than the column with no ancestor in the
   column that scrolls sideways (a table or code block that scrolls is fine on a phone).
@@ -54,13 +54,13 @@ _MEASURE = r"""
     }
     return null;
   };
-  const selector = "table, pre, img, .math, mjx-container[display='true'], .sd-card";
+  const selector = "table, pre, img, .math, mjx-container[display='true'], .sd-card, code";
   for (const el of column.querySelectorAll(selector)) {
     if (el.closest("pre") && el.tagName !== "PRE") continue;
     const box = el.getBoundingClientRect();
     if (box.width === 0) continue;
     // a formula in a line of text: its box; anything else: the content it holds too
-    const inline = el.matches("span.math, mjx-container:not([display='true'])");
+    const inline = el.matches("span.math, mjx-container:not([display='true']), code");
     const wide = (inline ? box.right : Math.max(box.right, box.left + el.scrollWidth)) - room.left;
     const fits = box.left >= room.left - 1 && wide <= room.width + 1;
     if (fits) continue;
