@@ -249,8 +249,13 @@ def test_reexported_constants_show_their_own_comment(built_docs):
     assert "immutable sequence" not in api
 
 
-#: how the work went has no place in what users read: the tracker's issue numbers, "the issue"
-_PROCESS = re.compile(r"\bissues?\s*#?\d+|\bthe issue'?s?\b|\bno GPU was lent\b", re.IGNORECASE)
+#: how the work went has no place in what users read: the tracker's issue numbers, "the issue",
+#: what was asked or lent, before / previous columns
+_PROCESS = re.compile(
+    r"\bissues?\s*#?\d+|\bthe issue'?s?\b|\bno GPU was lent\b|\bthe [\d.]+ asked\b"
+    r"|\bbefore\s*/\s*previous\b|\bprevious\s*/\s*now\b",
+    re.IGNORECASE,
+)
 
 
 def _user_facing_sources():
@@ -271,3 +276,40 @@ def test_no_issue_numbers_or_process_words_in_docs_readme_and_code():
         if _PROCESS.search(line)
     ]
     assert not found, "\n".join(found)
+
+
+def _page_text(path):
+    html = path.read_text(encoding="utf-8")
+    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.DOTALL)
+    return html_module.unescape(re.sub(r"<[^>]+>", " ", html))
+
+
+def test_no_issue_numbers_or_process_words_in_the_built_pages(built_docs):
+    skip = {"_static", "_sources", "_modules", "_images"}
+    pages = [p for p in built_docs.rglob("*.html") if not skip & set(p.parts)]
+    assert len(pages) > 50  # the API pages (docstrings) are among them
+    found = [
+        f"{page.relative_to(built_docs)}: {match.group(0)!r}"
+        for page in pages
+        for match in _PROCESS.finditer(_page_text(page))
+    ]
+    assert not found, "\n".join(found)
+
+
+def test_results_page_leads_with_its_findings(built_docs):
+    html = (built_docs / "results.html").read_text(encoding="utf-8")
+    article = html[html.index("<article") : html.index("</article>")]
+    findings = article.index('id="findings"')
+    assert findings < article.index("<table") and findings < article.index("<figure")
+    # every finding links to the section that holds its evidence
+    items = re.findall(r"<li>(.*?)</li>", article[findings : article.index('id="how-to-read')], re.S)
+    assert len(items) >= 6
+    sections = set(re.findall(r'<section id="([\w-]+)"', article))
+    for item in items:
+        links = re.findall(r'href="#([\w-]+)"', item)
+        assert links and set(links) <= sections, item[:80]
+    # a report, not a wall of numbers: under 4,000 words, and a glossary before the tables
+    assert len(_page_text(built_docs / "results.html").split()) < 4500  # page chrome included
+    assert article.index('id="how-to-read-the-tables"') < article.index("<table")
+    words = len((DOCS / "results.rst").read_text(encoding="utf-8").split())
+    assert words < 4000, words
