@@ -105,40 +105,41 @@ for i in chosen:
 # The model changes its mind all the same.
 
 
-def tweet_box(ax, words, changed, title, loc):
-    """Draw a tweet word by word, the words in ``changed`` in red, wrapped."""
+def tweet_box(ax, words, changed, title):
+    """Draw a tweet word by word in ``ax``, the words in ``changed`` in red, wrapped."""
     lines, line = [], []
     for j, word in enumerate(words):
         colour, weight = ("#b00020", "bold") if j in changed else ("black", "normal")
-        line.append(TextArea(word, textprops={"color": colour, "weight": weight, "size": 9}))
-        if len(line) == 6:
-            lines.append(HPacker(children=line, pad=0, sep=4))
+        line.append(TextArea(word, textprops={"color": colour, "weight": weight, "size": 12}))
+        if len(line) == 5:
+            lines.append(HPacker(children=line, pad=0, sep=5))
             line = []
     if line:
-        lines.append(HPacker(children=line, pad=0, sep=4))
-    header = TextArea(title, textprops={"size": 9, "style": "italic"})
-    box = VPacker(children=[header, *lines], pad=0, sep=3)
-    ax.add_artist(AnchoredOffsetbox(loc=loc, child=box, frameon=False, pad=0.2))
+        lines.append(HPacker(children=line, pad=0, sep=5))
+    header = TextArea(title, textprops={"size": 12, "style": "italic"})
+    box = VPacker(children=[header, *lines], pad=0, sep=4)
+    ax.add_artist(AnchoredOffsetbox(loc="upper left", child=box, frameon=False, pad=0))
+    ax.axis("off")
 
 
-fig, axes = plt.subplots(
-    len(chosen), 4, figsize=(11, 3.2 * len(chosen)), width_ratios=[1, 1, 1, 1.9]
-)
-for row, i in zip(axes, chosen):
+fig = plt.figure(figsize=(8, 4.4 * len(chosen)), layout="constrained")
+for sub, i in zip(fig.subfigures(len(chosen), 1), chosen):
+    pictures, tweets = sub.subfigures(2, 1, height_ratios=[2.6, 1])
+    row = pictures.subplots(1, 3)
     image, image_adv = Xt["image"].iloc[i], X_adv["image"].iloc[i]
     row[0].imshow(image)
-    row[0].set_title(f"original\n{pred[i]} ({proba[i].max():.0%})", fontsize=9)
+    row[0].set_title(f"original: {pred[i]}\n({proba[i].max():.0%})", fontsize=12)
     row[1].imshow(image_adv)
-    row[1].set_title(f"adversarial\n{pred_adv[i]} ({proba_adv[i].max():.0%})", fontsize=9)
+    row[1].set_title(f"adversarial: {pred_adv[i]}\n({proba_adv[i].max():.0%})", fontsize=12)
     row[2].imshow(np.clip(0.5 + (image_adv - image) / 0.2, 0, 1))
-    row[2].set_title("perturbation\n(amplified)", fontsize=9)
-    tweet_box(row[3], Xt["tokens"].iloc[i], [], f"true label: {y_test[i]}", "upper left")
-    tweet_box(row[3], X_adv["tokens"].iloc[i], substituted(i), "adversarial", "lower left")
+    row[2].set_title("perturbation\n(amplified)", fontsize=12)
     for ax in row:
         ax.set_xticks([])
         ax.set_yticks([])
-    row[3].axis("off")
-fig.tight_layout()
+    before, after = tweets.subplots(1, 2)
+    tweet_box(before, Xt["tokens"].iloc[i], [], f"tweet (true label: {y_test[i]})")
+    tweet_box(after, X_adv["tokens"].iloc[i], substituted(i), "adversarial tweet")
+    pictures.suptitle(f"test tweet {i}", fontsize=13, weight="bold")
 
 # %%
 # How strong is each attack?
