@@ -8,6 +8,7 @@ import html as html_module
 import importlib
 import importlib.util
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -318,3 +319,26 @@ def test_results_page_leads_with_its_findings(built_docs):
     assert article.index('id="how-to-read-the-tables"') < article.index("<table")
     words = len((DOCS / "results.rst").read_text(encoding="utf-8").split())
     assert words < 4000, words
+
+
+def test_pages_fit_a_laptop_and_a_phone_in_chromium(built_docs):
+    """No table, code block or formula is cut off at 1280 or 390 px (docs/check_layout.py)."""
+    pytest.importorskip("playwright.sync_api", reason="needs playwright (pip install playwright)")
+    if not (shutil.which("chromium") or shutil.which("chromium-browser")):
+        pytest.skip("needs Chromium (apt-get install chromium)")
+    spec = importlib.util.spec_from_file_location("check_layout", DOCS / "check_layout.py")
+    check_layout = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(check_layout)
+    pages = [
+        "index.html",
+        "results.html",
+        "cli.html",
+        "user_guide/classifier.html",
+        "user_guide/adversarial_training.html",
+        "generated/skmmat.AdversarialAugmentationWrapper.html",
+        "generated/skmmat.MultiModalCNNClassifier.html",
+    ]
+    report = check_layout.check(built_docs, pages)
+    assert len(report) == 2 * len(pages)
+    problems = {key: found for key, found in report.items() if found}
+    assert not problems, problems

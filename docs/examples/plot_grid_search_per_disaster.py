@@ -53,7 +53,13 @@ search.fit(X, y)
 
 results = pd.DataFrame(search.cv_results_)
 columns = ["param_glovesequencer__max_len", "param_multimodalcnnclassifier__hidden_units"]
-print(results[[*columns, "mean_test_accuracy", "mean_test_adversarial"]].to_string())
+short = {
+    columns[0]: "max_len",
+    columns[1]: "hidden_units",
+    "mean_test_accuracy": "accuracy",
+    "mean_test_adversarial": "adversarial",
+}
+print(results[list(short)].rename(columns=short).to_string())
 print("most robust:", search.best_params_)
 
 # %%

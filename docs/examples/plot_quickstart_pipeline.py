@@ -31,7 +31,7 @@ from skmmat import (
 from skmmat.metrics import adversarial_accuracy
 
 df = make_crisis_tweets(400, random_state=0)
-print(df[["event", "label", "text"]].head().to_string(max_colwidth=70))
+print(df[["event", "label", "text"]].head().to_string(max_colwidth=60))
 
 X, y = df[["image", "text"]], df["label"]
 X_train, X_test, y_train, y_test = train_test_split(

@@ -12,6 +12,8 @@ and the tweet with its substituted words marked.
 # %%
 # A model to attack
 # -----------------
+import textwrap
+
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.offsetbox import AnchoredOffsetbox, HPacker, TextArea, VPacker
@@ -84,12 +86,18 @@ for label in clf.classes_:
     score = drop[rows] + flipped[rows]  # flipped first, then by the drop in confidence
     chosen.append(rows[np.argmax(score)])
 
+
+def show(name, text):
+    """Print ``text`` wrapped at 72 characters under ``name``."""
+    print(textwrap.fill(text, 72, initial_indent=f"  {name:<11}: ", subsequent_indent=" " * 15))
+
+
 for i in chosen:
     marked = [f"[{w}]" if j in substituted(i) else w for j, w in enumerate(X_adv["tokens"].iloc[i])]
     print(f"\ntrue label: {y_test[i]}")
-    print(f"  original   : {X_test['text'].iloc[i]}")
-    print(f"  tokens     : {' '.join(Xt['tokens'].iloc[i])}")
-    print(f"  adversarial: {' '.join(marked)}")
+    show("original", X_test["text"].iloc[i])
+    show("tokens", " ".join(Xt["tokens"].iloc[i]))
+    show("adversarial", " ".join(marked))
     print(
         f"  prediction : {pred[i]} ({proba[i].max():.1%}) -> "
         f"{pred_adv[i]} ({proba_adv[i].max():.1%})"
