@@ -9,7 +9,12 @@ import numpy as np
 from scipy.stats import beta, binom
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    validate_parameter_constraints,
+)
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
@@ -24,6 +29,7 @@ from ._noisy_copies import (
     read_words,
     take_rows,
 )
+from ._word_search import substitution_budget
 from ._word_substitution import WordSubstitutionPerturber
 
 __all__ = ["RandomizedSmoothingClassifier"]
@@ -320,7 +326,7 @@ class RandomizedSmoothingClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEst
         return self.estimator_.input_shapes_
 
     # certificates ------------------------------------------------------------
-    def certify(self, X, y=None):
+    def certify(self, X, y=None, max_substitutions=None):
         """Certify each prediction against every attack of the threat model.
 
         A tweet is certified when its prediction :meth:`predict` holds for
@@ -343,6 +349,12 @@ class RandomizedSmoothingClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEst
         y : array-like of shape (n_samples,), optional
             True labels: a tweet is then certified only if its prediction is
             right.
+        max_substitutions : int >= 1, float in (0, 1] or None, default=None
+            The attacker's budget for these certificates, in the text
+            perturber's terms (a count, or a share of each tweet's words);
+            None is the budget the classifier was built with. One fitted
+            model certifies against several budgets this way; a smaller
+            budget certifies at least the same tweets.
 
         Returns
         -------
@@ -352,6 +364,7 @@ class RandomizedSmoothingClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEst
             prediction is certified (the right one, when ``y`` is given).
         """
         check_is_fitted(self)
+        self._check_budget(max_substitutions, "certify")
         words = self._query_words(X)  # read once: the vote, the certifying votes and the shift
         pred = self.classes_[self._predict_proba(X, words).argmax(axis=1)]
         n = self.n_samples_certify
@@ -359,7 +372,7 @@ class RandomizedSmoothingClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEst
         top = np.searchsorted(self.classes_, pred)
         hits = votes[np.arange(len(pred)), top]
         lower = np.where(hits > 0, beta.ppf(self.alpha, hits, n - hits + 1), 0.0)
-        margins = lower - self._shift(words) - self._needed_share()
+        margins = lower - self._shift(words, max_substitutions) - self._needed_share()
         if y is not None:
             y = as_label_array(y)
             if y.shape != pred.shape:
@@ -369,23 +382,44 @@ class RandomizedSmoothingClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEst
             margins = np.where(pred == y, margins, -np.inf)
         return margins > 0, margins
 
-    def shift(self, X):
+    def shift(self, X, max_substitutions=None):
         """The total variation bound of each tweet's noise under the threat model.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array-like of str
+            Input of the kind seen at fit.
+        max_substitutions : int >= 1, float in (0, 1] or None, default=None
+            The attacker's budget, as in :meth:`certify`; None is the budget
+            the classifier was built with.
 
         Returns
         -------
         shift : ndarray of float64 of shape (n_samples,)
         """
         check_is_fitted(self)
-        return self._shift(self._words(X))
+        self._check_budget(max_substitutions, "shift")
+        return self._shift(self._query_words(X), max_substitutions)
 
-    def _shift(self, words):
+    def _shift(self, words, max_substitutions=None):
         """:meth:`shift`, from the words of the tweets."""
         rows = pad_rows(words)
         threat = self.threat_model_
         sets = threat.candidate_sets(np.unique(rows[rows >= 0]))
-        budget = threat.budget((rows >= 0).sum(axis=1))
+        n_words = (rows >= 0).sum(axis=1)
+        if max_substitutions is None:
+            budget = threat.budget(n_words)
+        else:
+            budget = substitution_budget(max_substitutions, n_words)
         return self.noise_.shift(rows, sets, budget)
+
+    def _check_budget(self, max_substitutions, method):
+        constraint = WordSubstitutionPerturber._parameter_constraints["max_substitutions"]
+        validate_parameter_constraints(
+            {"max_substitutions": constraint},
+            {"max_substitutions": max_substitutions},
+            caller_name=f"{type(self).__name__}.{method}",
+        )
 
     def _needed_share(self):
         """The least share at which a vote of n_samples returns a class but with chance alpha."""

@@ -162,6 +162,22 @@ def test_no_certified_tweet_is_broken_by_the_strongest_attacks(smooth_cnn):
     assert (y_adv != y).any()  # the attacks do break uncertified tweets
 
 
+def test_one_model_certifies_against_several_budgets(smooth_cnn):
+    smooth, X, y = smooth_cnn
+    smooth = copy.copy(smooth).set_params(n_samples=100)
+    X, y = X.iloc[:60], y[:60]
+    built, margins = smooth.certify(X, y)  # the perturber's budget: 1 word
+    np.testing.assert_array_equal(smooth.certify(X, y, max_substitutions=1)[1], margins)
+    three, margins3 = smooth.certify(X, y, max_substitutions=3)
+    assert (margins3 <= margins).all() and three.sum() < built.sum()
+    shifts = [smooth.shift(X, max_substitutions=k) for k in (1, 3, 1.0)]
+    np.testing.assert_array_equal(shifts[0], smooth.shift(X))
+    assert (shifts[0] <= shifts[1]).all() and (shifts[1] <= shifts[2]).all()
+    assert (shifts[0] < shifts[1]).any()
+    with pytest.raises(ValueError, match="'max_substitutions' parameter of .*certify"):
+        smooth.certify(X, y, max_substitutions=0)
+
+
 # ---------------------------------------------------------------------------
 # the vote: fixed noise per query, the base model, gradients
 # ---------------------------------------------------------------------------
