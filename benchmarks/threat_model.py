@@ -384,15 +384,42 @@ def seeds_text(meta):
     return f"{meta['seeds']} seeds"
 
 
-def finished(task, records, pooled):
-    """Whether a task's records are already among ``records`` (``--resume``)."""
+def record_key(record):
+    """What a record is of: its event, seed and (image part) column."""
+    return record["event"], record["seed"], record.get("column")
+
+
+def resumed_task(task, records, pooled):
+    """``--resume``: the task cut to the trainings its records lack, or None if they hold all.
+
+    A task's setup (its last item) names the trainings to run; a record names those it
+    holds (``keep``). A task whose records hold some of them runs only the others, and
+    :func:`merge_records` adds the new models to the same records.
+    """
+    setup = task[-1]
     if pooled:
-        events, seed = task[1], task[2]
-        return all(any(r["event"] == e and r["seed"] == seed for r in records) for e in events)
-    event, seed, column = task[1], task[2], task[9]
-    return any(
-        r["event"] == event and r["seed"] == seed and r.get("column") == column for r in records
-    )
+        keys = [(event, task[2], None) for event in task[1]]
+    else:
+        keys = [(task[1], task[2], task[9])]
+    held = {record_key(r): set(r.get("keep", ())) for r in records}
+    missing = [t for t in setup["keep"] if any(t not in held.get(key, ()) for key in keys)]
+    return (*task[:-1], {**setup, "keep": missing}) if missing else None
+
+
+def merge_records(records, new):
+    """Add a task's records; one of an (event, seed, column) already there gains its models."""
+    index = {record_key(r): r for r in records}
+    for record in new:
+        old = index.get(record_key(record))
+        if old is None:
+            records.append(record)
+            index[record_key(record)] = record
+            continue
+        if old["test_rows"] != record["test_rows"]:
+            raise ValueError(f"--resume: {record_key(record)} has another test split")
+        old["models"].update(record["models"])
+        held = {*old.get("keep", ()), *record["keep"]}
+        old["keep"] = [t for t in TRAININGS if t in held]
 
 
 def markdown(summary, meta):
@@ -534,7 +561,8 @@ def parse_args(argv=None):
     parser.add_argument(
         "--resume",
         action="store_true",
-        help="keep the records already in --json and run only the tasks they lack",
+        help="keep the records already in --json and run only what they lack: missing "
+        "tasks, and trainings a task's records do not hold yet (added to those records)",
     )
     args = parser.parse_args(argv)
     if args.images and args.pooled:
@@ -589,11 +617,11 @@ def main(argv=None):
         records = json.loads(args.from_json.read_text())["records"]
     elif args.resume and args.json and args.json.is_file():
         records = json.loads(args.json.read_text())["records"]
-        tasks = [t for t in tasks if not finished(t, records, args.pooled)]
+        tasks = [t for t in (resumed_task(t, records, args.pooled) for t in tasks) if t]
         print(f"[threat_model] resuming: {len(records)} records kept, {len(tasks)} tasks left")
 
     def keep(result):  # written after every task, so an interrupted run keeps its records
-        records.extend(result if isinstance(result, list) else [result])
+        merge_records(records, result if isinstance(result, list) else [result])
         if args.json:
             args.json.parent.mkdir(parents=True, exist_ok=True)
             args.json.write_text(json.dumps({"records": records}, indent=1) + "\n")

