@@ -274,16 +274,15 @@ class RandomizedSmoothingClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEst
         -------
         proba : ndarray of shape (n_samples, n_classes)
         """
-        return self._predict_proba(X)
-
-    def _predict_proba(self, X, words=None):
-        """:meth:`predict_proba`, from the words of ``X`` when they are already read."""
-        return self._votes(X, self.n_samples, "predict", words) / self.n_samples
+        return self._votes(X, self.n_samples, "predict") / self.n_samples
 
     def predict(self, X):
         """The class with the most votes (the first of tied classes)."""
-        proba = self.predict_proba(X)
-        return self.classes_[proba.argmax(axis=1)]
+        return self._predict(X, self._query_words(X))
+
+    def _predict(self, X, words):
+        """:meth:`predict`, from the words of ``X`` already read."""
+        return self.classes_[self._votes(X, self.n_samples, "predict", words).argmax(axis=1)]
 
     @available_if(_estimator_has("loss_gradient"))
     def loss_gradient(self, X, y=None):
@@ -305,9 +304,8 @@ class RandomizedSmoothingClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEst
         -------
         gradients : dict of str -> ndarray
         """
-        check_is_fitted(self)
-        labels = self.predict(X) if y is None else np.asarray(y)
-        words = self._words(X)
+        words = self._query_words(X)  # read once: the labels' vote and the gradients
+        labels = self._predict(X, words) if y is None else np.asarray(y)
         n = self.n_samples
         out = {}
         for block in copy_blocks(len(X), n):
@@ -366,7 +364,7 @@ class RandomizedSmoothingClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEst
         check_is_fitted(self)
         self._check_budget(max_substitutions, "certify")
         words = self._query_words(X)  # read once: the vote, the certifying votes and the shift
-        pred = self.classes_[self._predict_proba(X, words).argmax(axis=1)]
+        pred = self._predict(X, words)
         n = self.n_samples_certify
         votes = self._votes(X, n, "certify", words)
         top = np.searchsorted(self.classes_, pred)
@@ -406,11 +404,9 @@ class RandomizedSmoothingClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEst
         rows = pad_rows(words)
         threat = self.threat_model_
         sets = threat.candidate_sets(np.unique(rows[rows >= 0]))
-        n_words = (rows >= 0).sum(axis=1)
         if max_substitutions is None:
-            budget = threat.budget(n_words)
-        else:
-            budget = substitution_budget(max_substitutions, n_words)
+            max_substitutions = threat.max_substitutions
+        budget = substitution_budget(max_substitutions, (rows >= 0).sum(axis=1))
         return self.noise_.shift(rows, sets, budget)
 
     def _check_budget(self, max_substitutions, method):
