@@ -52,23 +52,17 @@ class SubstitutionNoise:
         of a call in one search) and looked up after that.
         """
         rows = np.asarray(rows, dtype=np.int64)
-        line = self._lines(rows)
-        new = line < 0
+        if rows.size and (rows.min() < 0 or rows.max() >= len(self._line)):
+            raise ValueError(
+                f"rows hold row numbers outside the table of {len(self._line)} words "
+                f"(min {rows.min()}, max {rows.max()})."
+            )
+        new = self._line[rows] < 0
         if new.any():
-            missing = np.unique(rows[new])  # out-of-table rows fail in the search, as before
+            missing = np.unique(rows[new])
             found, _ = self.threat.candidates(missing, self.n_neighbors)
             self._store(missing, found)
-            line = self._line[rows]
-        return self._sets[line]
-
-    def _lines(self, rows):
-        """Each row's line in ``_sets``, -1 for rows not searched yet (or not in the table)."""
-        if not rows.size or (rows.min() >= 0 and rows.max() < len(self._line)):
-            return self._line[rows]
-        inside = (rows >= 0) & (rows < len(self._line))
-        out = np.full(rows.shape, -1, dtype=np.int64)
-        out[inside] = self._line[rows[inside]]
-        return out
+        return self._sets[self._line[rows]]
 
     def _store(self, rows, neighbours):
         """Keep the noise sets of new rows: each row followed by its neighbours."""
@@ -121,9 +115,8 @@ class SubstitutionNoise:
             same = own[part, None, :, None] == theirs[part, :, None, :]
             shared[part] = same.any(axis=3).sum(axis=2)
         ratio = np.where(allowed, shared / width, 1.0).min(axis=1)
-        lookup = dict(zip(words.tolist(), ratio.tolist(), strict=True))
         mask = rows >= 0
-        out[mask] = [lookup[r] for r in rows[mask].tolist()]
+        out[mask] = ratio[np.searchsorted(words, rows[mask])]  # words is sorted
         return out
 
     def shift(self, rows, sets, budget):
@@ -134,10 +127,10 @@ class SubstitutionNoise:
         shift : ndarray of float64 of shape (n,)
         """
         overlaps = np.sort(self.position_overlaps(rows, sets), axis=1)
-        out = np.empty(len(rows))
-        for i, (row, b) in enumerate(zip(overlaps, budget, strict=True)):
-            out[i] = 1.0 - float(np.prod(row[: int(b)]))
-        return out
+        # the product of the budget's smallest overlaps: column b of [1, cumulative products]
+        products = np.cumprod(np.hstack([np.ones((len(rows), 1)), overlaps]), axis=1)
+        budget = np.minimum(np.asarray(budget, dtype=np.int64), overlaps.shape[1])
+        return 1.0 - products[np.arange(len(rows)), budget]
 
 
 class MaskNoise:
@@ -184,9 +177,8 @@ class MaskNoise:
         words = np.unique(rows[rows >= 0])
         if words.size:
             _, allowed = sets.of(words)
-            can = dict(zip(words.tolist(), allowed.any(axis=1).tolist(), strict=True))
-            for i, row in enumerate(rows):
-                changeable[i] = sum(can[r] for r in row[row >= 0].tolist())
+            can = allowed.any(axis=1)[np.searchsorted(words, rows)]  # words is sorted
+            changeable = (can & (rows >= 0)).sum(axis=1)
         r = np.minimum(np.asarray(budget, dtype=np.int64), changeable)
         k = self.kept(n)
         out = np.zeros(len(rows))
