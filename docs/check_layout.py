@@ -77,24 +77,32 @@ _MEASURE = r"""
 """
 
 
+def built_pages(build_dir):
+    """The content pages of a built site (not its assets, index or search pages), sorted."""
+    build_dir = Path(build_dir)
+    return sorted(
+        p
+        for p in build_dir.rglob("*.html")
+        if not {"_static", "_sources", "_modules", "_images"} & set(p.relative_to(build_dir).parts)
+        and p.name not in {"genindex.html", "search.html", "py-modindex.html"}
+    )
+
+
+def find_chromium():
+    """The Chromium executable on PATH, or None."""
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
 def check(build_dir, pages=None, screenshots=None, chromium=None):
     """Return ``{(page, mode): [problem, ...]}`` for every built page (or ``pages``)."""
     from playwright.sync_api import sync_playwright
 
     build_dir = Path(build_dir).resolve()
-    if pages:
-        paths = [build_dir / page for page in pages]
-    else:
-        paths = sorted(
-            p
-            for p in build_dir.rglob("*.html")
-            if not {"_static", "_sources", "_modules", "_images"} & set(p.parts)
-            and p.name not in {"genindex.html", "search.html", "py-modindex.html"}
-        )
+    paths = [build_dir / page for page in pages] if pages else built_pages(build_dir)
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         raise ValueError(f"pages not found in {build_dir}: {', '.join(missing)}")
-    executable = chromium or shutil.which("chromium") or shutil.which("chromium-browser")
+    executable = chromium or find_chromium()
     if executable is None:
         raise ValueError("Chromium was not found; install it (apt-get install chromium)")
     report = {}
