@@ -21,8 +21,8 @@ OUT = Path(__file__).resolve().parent / "_static" / "pipeline.svg"
 WIDTH, HEIGHT = 1000, 360  # drawing units; 1 unit = 0.72 pt at 10 inches wide
 EDGE = "#44546a"
 
-#: (x, y, width, height, fill, stroke, title, lines); a line is (kind, text) or
-#: (kind, text, x offset), kind "cls" (a name in the API) or "note"
+#: (x, y, width, height, fill, stroke, title, lines); a line is ("gap",), (kind, text) or
+#: (kind, text, note at the right edge), kind "cls" (a name in the API) or "note"
 BOXES = [
     (
         10,
@@ -127,6 +127,10 @@ LABELS = [
 ]
 
 SIZE = {"stage": 12, "cls": 13.5, "note": 12.5, "label": 12}  # in drawing units
+STYLE = {
+    "cls": {"family": "DejaVu Sans Mono", "weight": "bold", "color": "#1b2a3a"},
+    "note": {"family": "DejaVu Sans", "color": "#33404d"},
+}
 STEP = {"cls": 19, "note": 17, "gap": 8}
 
 
@@ -162,19 +166,10 @@ def draw(path=OUT):
             if kind == "gap":
                 continue
             text, *right = rest
-            style = {"family": "DejaVu Sans Mono", "weight": "bold", "color": "#1b2a3a"}
-            if kind == "note":
-                style = {"family": "DejaVu Sans", "color": "#33404d"}
-            ax.text(x + 14, baseline, text, fontsize=_pt(SIZE[kind]), **style)
+            ax.text(x + 14, baseline, text, fontsize=_pt(SIZE[kind]), **STYLE[kind])
             if right:
-                ax.text(
-                    x + w - 14,
-                    baseline,
-                    right[0],
-                    fontsize=_pt(SIZE["note"]),
-                    color="#33404d",
-                    ha="right",
-                )
+                note = {"fontsize": _pt(SIZE["note"]), **STYLE["note"]}
+                ax.text(x + w - 14, baseline, right[0], ha="right", **note)
     for points in ARROWS:
         codes = [MplPath.MOVETO] + [MplPath.LINETO] * (len(points) - 1)
         ax.add_patch(
